@@ -1,0 +1,1 @@
+"""GP engines behind ``BayesOptimizer``; each is imported only when selected."""

@@ -1,0 +1,243 @@
+"""Hydra's override grammar <-> search-space parameters.
+
+Two pure functions carry the whole translation, both table-tested:
+
+* ``parse_spec(name, spec)`` turns a value of ``hydra.sweeper.params`` (grammar
+  string, Optuna-style dict, list or scalar) into a ``Parameter`` or a ``Fixed``.
+* ``parse_override(line)`` turns one command-line override into a ``Parameter``,
+  a ``Fixed`` or a ``Passthrough`` (deletions, additions, anything not searched).
+
+``encode_value`` writes a value back as override text that Hydra parses to the
+same value (strings with spaces, quotes or commas, bools, null, exponent floats).
+
+The parser is hydra-core's own, so every spelling Hydra accepts is accepted here.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hpo_sweeper.space import Kind, Parameter, SearchSpaceError
+
+__all__ = ["Fixed", "Passthrough", "encode_override", "encode_value", "parse_override", "parse_spec"]
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A parameter with one value, passed to every trial."""
+
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Passthrough:
+    """An override that is not searched: handed to every job exactly as written."""
+
+    key: str
+    text: str
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Any:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create()
+
+
+_CHOICE_CALL = re.compile(r"^\s*choice\s*\((.*)\)\s*$", re.DOTALL)
+_DICT_KEYS = {"type", "low", "high", "log", "step", "choices"}
+
+
+def parse_spec(name: str, spec: Any) -> Parameter | Fixed:
+    """Parse one entry of a search-space mapping."""
+    spec = _plain(spec)
+    if isinstance(spec, Mapping):
+        return _from_dict(name, spec)
+    if isinstance(spec, (list, tuple)):
+        return Parameter(name, Kind.CATEGORICAL, choices=tuple(_plain(v) for v in spec))
+    if isinstance(spec, str):
+        parsed = parse_override(f"{name}={spec}")
+        if isinstance(parsed, Passthrough):  # cannot happen for "name=value", but be explicit
+            raise SearchSpaceError(f"parameter '{name}': cannot parse {spec!r}")
+        return parsed
+    return Fixed(name, _plain(spec))
+
+
+def parse_override(line: str) -> Parameter | Fixed | Passthrough:
+    """Parse one override line (``key=value``) into what the sweeper does with it."""
+    from hydra.errors import HydraException
+
+    key = line.split("=", 1)[0].strip()
+    try:
+        override = _parser().parse_override(line)
+    except HydraException as e:
+        # hydra's choice() refuses null; its comma form accepts it, so retry in that form.
+        value = line.split("=", 1)[1] if "=" in line else ""
+        m = _CHOICE_CALL.match(value)
+        if not m or not m.group(1).strip():
+            raise SearchSpaceError(f"parameter '{key}': {_hydra_message(e)}") from None
+        try:
+            override = _parser().parse_override(f"{key}={m.group(1)}")
+        except HydraException as e2:
+            raise SearchSpaceError(f"parameter '{key}': {_hydra_message(e2)}") from None
+        if not override.is_sweep_override():  # choice(x): a single choice
+            return Parameter(key, Kind.CATEGORICAL, choices=(_plain(override.value()),))
+
+    name = override.get_key_element()
+    if override.is_delete() or override.is_add() or override.is_force_add() or override.package:
+        return Passthrough(override.key_or_group, line)
+    if not override.is_sweep_override():
+        return Fixed(name, _plain(override.value()))
+    value = override.value()
+    if override.is_choice_sweep():
+        if any(_is_glob(v) for v in value.list):
+            raise SearchSpaceError(f"parameter '{name}': glob() is not supported in a search space")
+        return Parameter(name, Kind.CATEGORICAL, choices=tuple(_plain(v) for v in value.list))
+    if override.is_interval_sweep():
+        is_int = isinstance(value.start, int) and isinstance(value.end, int)
+        return Parameter(
+            name,
+            Kind.INT if is_int else Kind.FLOAT,
+            low=value.start,
+            high=value.end,
+            log="log" in value.tags,
+        )
+    if override.is_range_sweep():
+        return _from_range(name, value.start, value.stop, value.step, "log" in value.tags)
+    raise SearchSpaceError(f"parameter '{name}': unsupported sweep {line!r}")
+
+
+def _from_range(name: str, start: float, stop: float, step: float, log: bool) -> Parameter:
+    """Hydra's range(start, stop, step) excludes stop, like Python's range."""
+    if log:
+        raise SearchSpaceError(f"parameter '{name}': range() cannot be log-scaled; use tag(log, int(interval(a, b)))")
+    if step == 0:
+        raise SearchSpaceError(f"parameter '{name}': range() step must not be 0")
+    n = math.ceil((stop - start) / step - 1e-12)
+    if n <= 0:
+        raise SearchSpaceError(f"parameter '{name}': range({start}, {stop}, {step}) is empty")
+    values = [start + k * step for k in range(n)]
+    is_int = all(isinstance(v, int) for v in (start, stop, step))
+    if n == 1:
+        return Parameter(name, Kind.CATEGORICAL, choices=(values[0],))
+    return Parameter(
+        name,
+        Kind.INT if is_int else Kind.FLOAT,
+        low=min(values) if is_int else round(min(values), 12),
+        high=max(values) if is_int else round(max(values), 12),
+        step=abs(step),
+    )
+
+
+def _from_dict(name: str, spec: Mapping[str, Any]) -> Parameter:
+    where = f"parameter '{name}'"
+    unknown = sorted(set(map(str, spec)) - _DICT_KEYS)
+    if unknown:
+        raise SearchSpaceError(f"{where}: unknown keys {unknown}; allowed: {sorted(_DICT_KEYS)}")
+    kind_name = spec.get("type")
+    if kind_name is None:
+        kind_name = "categorical" if "choices" in spec else None
+    kinds = {"float": Kind.FLOAT, "int": Kind.INT, "categorical": Kind.CATEGORICAL}
+    if kind_name not in kinds:
+        raise SearchSpaceError(f"{where}: unknown type {kind_name!r}; expected one of {sorted(kinds)}")
+    kind = kinds[kind_name]
+    if kind is Kind.CATEGORICAL:
+        choices = spec.get("choices")
+        if choices is None or isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
+            raise SearchSpaceError(f"{where}: a categorical needs a list of choices")
+        return Parameter(name, kind, choices=tuple(_plain(c) for c in choices))
+    for bound in ("low", "high"):
+        if spec.get(bound) is None:
+            raise SearchSpaceError(f"{where}: a {kind_name} parameter needs '{bound}'")
+        if not isinstance(spec[bound], (int, float)) or isinstance(spec[bound], bool):
+            raise SearchSpaceError(f"{where}: '{bound}' must be a number, got {spec[bound]!r}")
+    step = spec.get("step")
+    if kind is Kind.INT and step == 1:
+        step = None  # the default for ints; keeps grid semantics of a plain int interval
+    return Parameter(
+        name, kind, low=spec["low"], high=spec["high"], log=bool(spec.get("log", False)), step=step
+    )
+
+
+# --- encoding values back to override text -----------------------------------------------------
+
+
+def encode_override(name: str, value: Any) -> str:
+    return f"{name}={encode_value(value)}"
+
+
+def encode_value(value: Any) -> str:
+    """Override text that Hydra's parser reads back as ``value``."""
+    value = _plain(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)  # shortest round-trip form, exponent when needed: 1e-05
+    if isinstance(value, str):
+        if _reads_back(value):
+            return value
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(encode_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{encode_value(str(k))}:{encode_value(v)}" for k, v in value.items()) + "}"
+    raise SearchSpaceError(f"cannot encode {value!r} of type {type(value).__name__} as an override value")
+
+
+@functools.lru_cache(maxsize=4096)
+def _reads_back(text: str) -> bool:
+    """Does an unquoted string parse back to itself, as a plain string?"""
+    if text == "" or text != text.strip():
+        return False
+    try:
+        override = _parser().parse_override(f"k={text}")
+    except Exception:  # noqa: BLE001 - any parse failure means: quote it
+        return False
+    if override.is_sweep_override():
+        return False
+    v = override.value()
+    return isinstance(v, str) and v == text
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _plain(v: Any) -> Any:
+    """Plain Python scalars from numpy scalars, QuotedStrings and OmegaConf containers."""
+    from hydra.core.override_parser.types import QuotedString
+
+    if isinstance(v, QuotedString):
+        return v.text
+    if isinstance(v, np.generic):
+        return v.item()
+    if hasattr(v, "_metadata") and hasattr(v, "_get_node"):  # an OmegaConf container
+        from omegaconf import OmegaConf
+
+        return OmegaConf.to_container(v, resolve=True)
+    return v
+
+
+def _is_glob(v: Any) -> bool:
+    return type(v).__name__ == "Glob"
+
+
+def _hydra_message(e: Exception) -> str:
+    msg = str(e).strip()
+    # hydra's message starts with the full parse error; keep it short and readable.
+    return msg.splitlines()[0] if msg else type(e).__name__

@@ -1,0 +1,170 @@
+"""Gaussian-process Bayesian optimisation, engine-agnostic.
+
+This front owns everything the two engines share: the space-filling initial
+design, the direction, failed trials (``on_failure``), pending points of a batch
+and the guarantee that a proposal is never a repeat. An engine only answers:
+"given these observations (minimised) and these pending points, propose n new
+configurations" (``hpo_sweeper.engines.base.Engine``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from hpo_sweeper.optimizers.base import Optimizer, OptimizerError
+from hpo_sweeper.optimizers.random_search import SAMPLERS, UnitCubeSampler
+from hpo_sweeper.space import SearchSpace
+
+__all__ = ["ACQ_FUNCS", "BACKENDS", "BayesOptimizer", "default_initial_points"]
+
+#: backend -> "module:class" of its engine; imported only when chosen.
+BACKENDS: dict[str, str] = {
+    "skopt": "hpo_sweeper.engines.skopt_engine:SkoptEngine",
+    "jax": "hpo_sweeper.engines.jax_gp.engine:JaxEngine",
+}
+ACQ_FUNCS = ("EI", "PI", "LCB", "UCB", "gp_hedge")
+ON_FAILURE = ("worst", "ignore")
+BATCH_STRATEGIES = ("cl_min", "cl_mean", "cl_max")
+
+
+def default_initial_points(n_dims: int, n_trials: int | None) -> int:
+    """Space-filling trials before the GP is used: 2 per dimension, 5 to 20, and at
+    most a third of a known budget so small sweeps still get model-guided trials."""
+    n = max(5, min(2 * n_dims, 20))
+    if n_trials is not None:
+        n = min(n, max(3, n_trials // 3))
+    return n
+
+
+class BayesOptimizer(Optimizer):
+    """GP-based ask/tell optimiser with a pluggable engine (``backend``)."""
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        *,
+        seed: int | None = None,
+        direction: str = "minimize",
+        backend: str = "jax",
+        n_initial_points: int | None = None,
+        initial_design: str = "sobol",
+        acq_func: str = "EI",
+        xi: float = 0.01,
+        kappa: float = 1.96,
+        on_failure: str = "worst",
+        batch_strategy: str = "cl_min",
+        n_trials: int | None = None,
+        engine_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(space, seed=seed, direction=direction)
+        _check_choice("backend", backend, tuple(BACKENDS))
+        _check_choice("initial_design", initial_design, SAMPLERS)
+        _check_choice("acq_func", acq_func, ACQ_FUNCS)
+        _check_choice("on_failure", on_failure, ON_FAILURE)
+        _check_choice("batch_strategy", batch_strategy, BATCH_STRATEGIES)
+        if n_initial_points is not None and (not isinstance(n_initial_points, int) or n_initial_points < 1):
+            raise OptimizerError(f"n_initial_points must be an integer >= 1, got {n_initial_points!r}")
+        if not xi >= 0:
+            raise OptimizerError(f"xi must be >= 0, got {xi!r}")
+        if not kappa >= 0:
+            raise OptimizerError(f"kappa must be >= 0, got {kappa!r}")
+        self.backend = backend
+        self.on_failure = on_failure
+        self.n_initial_points = (
+            n_initial_points if n_initial_points is not None else default_initial_points(len(space), n_trials)
+        )
+        self._design = UnitCubeSampler(len(space), initial_design, seed, budget=self.n_initial_points)
+        self._fallback_rng = np.random.default_rng(None if seed is None else seed + 7919)
+        self._n_design_used = 0
+        self._pending: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._seen: set[tuple[Any, ...]] = set()
+        module_name, class_name = BACKENDS[backend].split(":")
+        engine_cls = getattr(importlib.import_module(module_name), class_name)
+        try:
+            self.engine = engine_cls(
+                space,
+                seed=seed,
+                acq_func=acq_func,
+                xi=xi,
+                kappa=kappa,
+                batch_strategy=batch_strategy,
+                **dict(engine_options or {}),
+            )
+        except TypeError as e:
+            raise OptimizerError(f"bad engine_options for backend {backend!r}: {e}") from None
+
+    # --- ask ----------------------------------------------------------------------------------
+
+    def ask(self, n: int = 1) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        n_design = min(n, max(0, self.n_initial_points - self._n_design_used))
+        X, y = self._observations()
+        if len(y) < 2:  # a GP needs at least two finite results; keep filling the space
+            n_design = n
+        if n_design:
+            self._n_design_used += n_design
+            out += self._unique(self.space.from_unit(self._design.draw(n_design)), n_design)
+        if len(out) < n:
+            pending = list(self._pending.values()) + out
+            proposals = self.engine.suggest(X, y, n - len(out), pending)
+            out += self._unique(proposals, n - len(out))
+        for p in out:
+            self._pending[self.space.key(p)] = p
+        return out
+
+    def _unique(self, proposals: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+        """Keep proposals not seen before; replace repeats by unseen random points."""
+        out = []
+        for p in proposals:
+            k = self.space.key(p)
+            if k not in self._seen:
+                self._seen.add(k)
+                out.append(p)
+        tries = 0
+        while len(out) < n and tries < 200:
+            tries += 1
+            p = self.space.from_unit(self._fallback_rng.random((1, len(self.space))))[0]
+            k = self.space.key(p)
+            if k not in self._seen:
+                self._seen.add(k)
+                out.append(p)
+        if len(out) < n and self.space.is_finite():
+            # Small finite spaces: enumerate what is left rather than hope to hit it at random.
+            from hpo_sweeper.optimizers.grid import GridSearch
+
+            for p in GridSearch(self.space).ask(self.space.cardinality() or 0):
+                if len(out) >= n:
+                    break
+                k = self.space.key(p)
+                if k not in self._seen:
+                    self._seen.add(k)
+                    out.append(p)
+        return out
+
+    # --- tell ---------------------------------------------------------------------------------
+
+    def _observe(self, params: dict[str, Any], value: float | None) -> None:
+        k = self.space.key(params)
+        self._pending.pop(k, None)
+        self._seen.add(k)
+
+    def _observations(self) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """Told configurations and their values, minimised, with failures handled."""
+        ok = [(p, self.to_minimize(v)) for p, v in self.history if v is not None]
+        points = [p for p, _ in ok]
+        values = [v for _, v in ok]
+        if self.on_failure == "worst" and values:
+            worst = max(values)
+            failed = [p for p, v in self.history if v is None]
+            points += failed
+            values += [worst] * len(failed)
+        return points, np.asarray(values, dtype=float)
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise OptimizerError(f"{name} must be one of {list(allowed)}, got {value!r}")

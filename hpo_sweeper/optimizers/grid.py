@@ -1,0 +1,56 @@
+"""Grid search: the Cartesian product of every parameter's grid values.
+
+The order is that of Hydra's basic sweeper: parameters in declaration order,
+the last one varying fastest. Intervals contribute ``grid_points`` values
+(log-spaced on a log scale); ranges, steps and choices contribute every level.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from hpo_sweeper.optimizers.base import Optimizer, OptimizerError, _AllowsEmptySpace
+from hpo_sweeper.space import SearchSpace
+
+__all__ = ["GridSearch"]
+
+
+class GridSearch(_AllowsEmptySpace, Optimizer):
+    """Enumerates the grid; ``ask`` returns fewer points (then none) once it is exhausted."""
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        *,
+        seed: int | None = None,
+        direction: str = "minimize",
+        grid_points: int = 5,
+    ) -> None:
+        super().__init__(space, seed=seed, direction=direction)
+        if not isinstance(grid_points, int) or grid_points < 1:
+            raise OptimizerError(f"grid_points must be an integer >= 1, got {grid_points!r}")
+        self.grid_points = grid_points
+        self.axes = [p.grid(grid_points) for p in space.params]
+        self._iter: Iterator[tuple[Any, ...]] = itertools.product(*self.axes)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for axis in self.axes:
+            n *= len(axis)
+        return n
+
+    def ask(self, n: int = 1) -> list[dict[str, Any]]:
+        out = []
+        for values in itertools.islice(self._iter, n):
+            point = dict(zip(self.space.names, values))
+            point.update(self.space.fixed)
+            out.append(point)
+        return out
+
+    def skip(self, n: int) -> None:
+        """Skip the first ``n`` grid points (used when resuming a sweep)."""
+        for _ in itertools.islice(self._iter, n):
+            pass

@@ -1,0 +1,412 @@
+"""The search space: typed parameters and their encodings.
+
+One internal form serves every optimiser:
+
+* ``unit``: one coordinate per parameter in [0, 1] (log-scaled parameters are
+  log-transformed first; a categorical of k choices owns the k equal cells of
+  [0, 1]). Random and quasi-random samplers draw here.
+* ``features``: the form a Gaussian process sees. Numeric parameters keep their
+  unit coordinate; a categorical becomes k one-hot columns. ``FeatureLayout``
+  tells an engine which columns are which, and ``snap_features`` maps any point
+  of the relaxed feature cube back onto a valid configuration.
+
+Notation: ``d`` parameters, ``D`` feature columns, ``X: (n, D)``.
+
+This module knows nothing of Hydra; the override grammar is parsed in
+``hpo_sweeper.grammar``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "FeatureLayout",
+    "Kind",
+    "Parameter",
+    "SearchSpace",
+    "SearchSpaceError",
+]
+
+#: A stepped parameter with at most this many levels is enumerated exactly
+#: (for grids, and for snapping GP proposals onto valid values).
+MAX_ENUMERATED_LEVELS = 4096
+
+
+class SearchSpaceError(ValueError):
+    """A search space, or a point claimed to lie in one, is invalid."""
+
+
+class Kind(enum.Enum):
+    FLOAT = "float"
+    INT = "int"
+    CATEGORICAL = "categorical"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One searched parameter.
+
+    ``low``/``high`` are inclusive bounds of numeric kinds. ``step`` makes a
+    numeric parameter discrete (values ``low + k * step``); an INT without a step
+    takes every integer. ``choices`` holds a categorical's values in order.
+    """
+
+    name: str
+    kind: Kind
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        where = f"parameter '{self.name}'"
+        if self.kind is Kind.CATEGORICAL:
+            if len(self.choices) == 0:
+                raise SearchSpaceError(f"{where}: choice() needs at least one value")
+            if len(_dedupe(self.choices)) != len(self.choices):
+                raise SearchSpaceError(f"{where}: choice() lists a value twice: {list(self.choices)}")
+            return
+        if self.low is None or self.high is None:
+            raise SearchSpaceError(f"{where}: a {self.kind.value} parameter needs both low and high")
+        for bound in (self.low, self.high):
+            if not math.isfinite(bound):
+                raise SearchSpaceError(f"{where}: bounds must be finite, got [{self.low}, {self.high}]")
+        if self.low >= self.high:
+            raise SearchSpaceError(
+                f"{where}: low must be smaller than high, got low={self.low}, high={self.high}"
+            )
+        if self.log and self.low <= 0:
+            raise SearchSpaceError(
+                f"{where}: a log scale needs bounds > 0, got low={self.low}, high={self.high}"
+            )
+        if self.step is not None:
+            if not self.step > 0:
+                raise SearchSpaceError(f"{where}: step must be > 0, got {self.step}")
+            if self.log:
+                raise SearchSpaceError(f"{where}: step and log scale cannot be combined")
+        if self.kind is Kind.INT:
+            if self.low != int(self.low) or self.high != int(self.high):
+                raise SearchSpaceError(
+                    f"{where}: an int parameter needs integer bounds, got [{self.low}, {self.high}]"
+                )
+            if self.step is not None and self.step != int(self.step):
+                raise SearchSpaceError(f"{where}: an int parameter needs an integer step, got {self.step}")
+
+    # --- levels of discrete parameters -------------------------------------------------
+
+    @property
+    def n_levels(self) -> int | None:
+        """Number of distinct values, or None for a continuous float."""
+        if self.kind is Kind.CATEGORICAL:
+            return len(self.choices)
+        step = self.step if self.step is not None else (1 if self.kind is Kind.INT else None)
+        if step is None:
+            return None
+        assert self.low is not None and self.high is not None
+        return int(math.floor((self.high - self.low) / step + 1e-9)) + 1
+
+    def levels(self) -> list[Any]:
+        """Every value of a discrete parameter, in increasing order."""
+        n = self.n_levels
+        if n is None:
+            raise SearchSpaceError(f"parameter '{self.name}' is continuous and has no levels")
+        if self.kind is Kind.CATEGORICAL:
+            return list(self.choices)
+        step = self.step if self.step is not None else 1
+        assert self.low is not None
+        return [self._cast(self.low + k * step) for k in range(n)]
+
+    def _cast(self, x: float) -> Any:
+        if self.kind is Kind.INT:
+            return int(round(x))
+        # Drop float noise (0.1 + 2 * 0.1 = 0.30000000000000004, exp(log(1e-4)) =
+        # 0.00010000000000000009): 12 significant digits are plenty for a hyperparameter.
+        return float(f"{x:.12g}")
+
+    # --- unit-interval encoding ---------------------------------------------------------
+
+    def _t(self, x: float) -> float:
+        return math.log(x) if self.log else float(x)
+
+    def to_unit(self, value: Any) -> float:
+        """Encode a value into [0, 1]."""
+        if self.kind is Kind.CATEGORICAL:
+            return (self.index_of(value) + 0.5) / len(self.choices)
+        assert self.low is not None and self.high is not None
+        lo, hi = self._t(self.low), self._t(self.high)
+        return float(np.clip((self._t(value) - lo) / (hi - lo), 0.0, 1.0))
+
+    def from_unit(self, u: float) -> Any:
+        """Decode a coordinate of [0, 1] into a valid value."""
+        u = float(np.clip(u, 0.0, 1.0))
+        if self.kind is Kind.CATEGORICAL:
+            return self.choices[min(int(u * len(self.choices)), len(self.choices) - 1)]
+        assert self.low is not None and self.high is not None
+        lo, hi = self._t(self.low), self._t(self.high)
+        x = lo + u * (hi - lo)
+        x = math.exp(x) if self.log else x
+        step = self.step if self.step is not None else (1 if self.kind is Kind.INT else None)
+        if step is not None:
+            x = self.low + round((x - self.low) / step) * step
+            if x > self.high + 1e-12:  # the top level when high - low is not a multiple of step
+                x -= step
+        return self._cast(min(max(x, self.low), self.high))
+
+    def index_of(self, value: Any) -> int:
+        for i, c in enumerate(self.choices):
+            if _same_value(c, value):
+                return i
+        raise SearchSpaceError(
+            f"parameter '{self.name}': {value!r} is not one of the choices {list(self.choices)}"
+        )
+
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` coerced to this parameter's type, or raise if it lies outside."""
+        where = f"parameter '{self.name}'"
+        if self.kind is Kind.CATEGORICAL:
+            return self.choices[self.index_of(value)]
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise SearchSpaceError(f"{where}: expected a number, got {value!r}")
+        assert self.low is not None and self.high is not None
+        if not (self.low - 1e-12 <= value <= self.high + 1e-12):
+            raise SearchSpaceError(f"{where}: {value!r} lies outside [{self.low}, {self.high}]")
+        step = self.step if self.step is not None else (1 if self.kind is Kind.INT else None)
+        if step is not None:
+            k = (value - self.low) / step
+            if abs(k - round(k)) > 1e-9:
+                raise SearchSpaceError(f"{where}: {value!r} is not on the grid low + k * {step}")
+        return self._cast(value)
+
+    def grid(self, points: int) -> list[Any]:
+        """Values for a grid search: every level of a stepped or categorical parameter,
+        ``points`` evenly spaced values (log-spaced on a log scale) otherwise."""
+        n = self.n_levels
+        explicit = self.kind is Kind.CATEGORICAL or self.step is not None
+        if n is not None and (explicit or n <= points):
+            return self.levels()
+        return _dedupe([self.from_unit(u) for u in np.linspace(0.0, 1.0, points)])
+
+    def describe(self) -> dict[str, Any]:
+        """A plain-data description (used to detect a changed space on resume)."""
+        if self.kind is Kind.CATEGORICAL:
+            return {"type": "categorical", "choices": list(self.choices)}
+        out: dict[str, Any] = {"type": self.kind.value, "low": self.low, "high": self.high, "log": self.log}
+        if self.step is not None:
+            out["step"] = self.step
+        return out
+
+
+@dataclass(frozen=True)
+class FeatureLayout:
+    """Which feature columns belong to which parameter, for GP engines.
+
+    ``numeric[i]`` is the column of the i-th numeric parameter; ``numeric_levels[i]``
+    its allowed unit values (sorted) when discrete with at most
+    ``MAX_ENUMERATED_LEVELS`` levels, else None. ``categorical`` lists the one-hot
+    column groups, one per categorical parameter.
+    """
+
+    n_features: int
+    numeric: tuple[int, ...]
+    numeric_levels: tuple[np.ndarray | None, ...]
+    categorical: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """An ordered collection of parameters plus fixed values passed to every trial."""
+
+    params: tuple[Parameter, ...]
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.params]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise SearchSpaceError(f"parameters defined twice: {dupes}")
+        clash = sorted(set(names) & set(self.fixed))
+        if clash:
+            raise SearchSpaceError(f"parameters both searched and fixed: {clash}")
+
+    # --- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, mapping: Mapping[str, Any]) -> SearchSpace:
+        """Build a space from ``{name: spec}``.
+
+        A spec is a string in Hydra's override grammar (``interval(1e-4, 1e-1)``,
+        ``tag(log, int(interval(8, 256)))``, ``range(1, 10, 2)``, ``choice(a, b)``,
+        ``a,b,c``), a dict in the Optuna form (``{type: float|int|categorical, low,
+        high, log, step, choices}``), a list (a choice of its items), or any other
+        scalar (a fixed value).
+        """
+        from hpo_sweeper.grammar import parse_spec  # the grammar needs hydra-core's parser
+
+        params: list[Parameter] = []
+        fixed: dict[str, Any] = {}
+        for name, spec in mapping.items():
+            parsed = parse_spec(str(name), spec)
+            if isinstance(parsed, Parameter):
+                params.append(parsed)
+            else:
+                fixed[str(name)] = parsed.value
+        return cls(tuple(params), fixed)
+
+    # --- basic facts --------------------------------------------------------------------
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "params": {p.name: p.describe() for p in self.params},
+            "fixed": dict(self.fixed),
+        }
+
+    def is_finite(self) -> bool:
+        return all(p.n_levels is not None for p in self.params)
+
+    def cardinality(self) -> int | None:
+        """Number of distinct configurations, or None when a parameter is continuous."""
+        total = 1
+        for p in self.params:
+            n = p.n_levels
+            if n is None:
+                return None
+            total *= n
+        return total
+
+    # --- points ---------------------------------------------------------------------------
+
+    def validate(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        """Check a user-supplied configuration; fixed values are filled in."""
+        unknown = sorted(set(point) - set(self.names) - set(self.fixed))
+        if unknown:
+            raise SearchSpaceError(f"unknown parameters {unknown}; the space has {self.names}")
+        missing = [n for n in self.names if n not in point]
+        if missing:
+            raise SearchSpaceError(f"missing values for parameters {missing}")
+        out = {p.name: p.validate(point[p.name]) for p in self.params}
+        out.update(self.fixed)
+        return out
+
+    def key(self, point: Mapping[str, Any]) -> tuple[Any, ...]:
+        """A hashable identity of a point's searched values (for duplicate checks)."""
+        return tuple(_hashable(point[n]) for n in self.names)
+
+    def to_unit(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """(n, d) unit coordinates of configurations."""
+        return np.array([[p.to_unit(pt[p.name]) for p in self.params] for pt in points], dtype=float).reshape(
+            len(points), len(self.params)
+        )
+
+    def from_unit(self, U: np.ndarray) -> list[dict[str, Any]]:
+        """Configurations (fixed values included) from (n, d) unit coordinates."""
+        U = np.atleast_2d(np.asarray(U, dtype=float))
+        out = []
+        for row in U:
+            pt = {p.name: p.from_unit(u) for p, u in zip(self.params, row)}
+            pt.update(self.fixed)
+            out.append(pt)
+        return out
+
+    # --- GP features -----------------------------------------------------------------------
+
+    @property
+    def layout(self) -> FeatureLayout:
+        numeric: list[int] = []
+        levels: list[np.ndarray | None] = []
+        cats: list[tuple[int, ...]] = []
+        col = 0
+        for p in self.params:
+            if p.kind is Kind.CATEGORICAL:
+                cats.append(tuple(range(col, col + len(p.choices))))
+                col += len(p.choices)
+            else:
+                numeric.append(col)
+                n = p.n_levels
+                if n is not None and n <= MAX_ENUMERATED_LEVELS:
+                    levels.append(np.unique([p.to_unit(v) for v in p.levels()]))
+                else:
+                    levels.append(None)
+                col += 1
+        return FeatureLayout(col, tuple(numeric), tuple(levels), tuple(cats))
+
+    def to_features(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """(n, D) GP features of configurations."""
+        rows = []
+        for pt in points:
+            row: list[float] = []
+            for p in self.params:
+                if p.kind is Kind.CATEGORICAL:
+                    onehot = [0.0] * len(p.choices)
+                    onehot[p.index_of(pt[p.name])] = 1.0
+                    row.extend(onehot)
+                else:
+                    row.append(p.to_unit(pt[p.name]))
+            rows.append(row)
+        return np.array(rows, dtype=float).reshape(len(points), self.layout.n_features)
+
+    def from_features(self, X: np.ndarray) -> list[dict[str, Any]]:
+        """Configurations from (n, D) features of the relaxed cube (argmax of one-hots)."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        out = []
+        for row in X:
+            pt: dict[str, Any] = {}
+            col = 0
+            for p in self.params:
+                if p.kind is Kind.CATEGORICAL:
+                    k = len(p.choices)
+                    pt[p.name] = p.choices[int(np.argmax(row[col : col + k]))]
+                    col += k
+                else:
+                    pt[p.name] = p.from_unit(row[col])
+                    col += 1
+            pt.update(self.fixed)
+            out.append(pt)
+        return out
+
+    def snap_features(self, X: np.ndarray) -> np.ndarray:
+        """Project relaxed features onto valid configurations: (n, D) -> (n, D)."""
+        return self.to_features(self.from_features(X))
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    # True == 1 in Python, but choice(1, true) names two different values.
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, str) != isinstance(b, str):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - exotic values that refuse comparison are simply different
+        return False
+
+
+def _hashable(v: Any) -> Any:
+    return (type(v).__name__ if isinstance(v, (bool, type(None))) else "", v if not isinstance(v, float) else round(v, 12))
+
+
+def _dedupe(values: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if not any(_same_value(v, w) for w in out):
+            out.append(v)
+    return out
