@@ -91,10 +91,11 @@ def parse_override(line: str) -> Parameter | Fixed | Passthrough:
         if not override.is_sweep_override():  # choice(x): a single choice
             return Parameter(key, Kind.CATEGORICAL, choices=(_plain(override.value()),))
 
+    # The key keeps its prefix (+a, ++a, group@pkg): it is written back verbatim.
     name = override.get_key_element()
-    if override.is_delete() or override.is_add() or override.is_force_add() or override.package:
-        return Passthrough(override.key_or_group, line)
     if not override.is_sweep_override():
+        if override.is_delete() or override.is_add() or override.is_force_add() or override.package:
+            return Passthrough(override.key_or_group, line)
         return Fixed(name, _plain(override.value()))
     value = override.value()
     if override.is_choice_sweep():

@@ -1,0 +1,135 @@
+"""Results files of a sweep, rewritten after every batch.
+
+``optimization_results.yaml`` (the best trial and counts) and ``trials.csv`` (one
+row per trial) are written atomically (temp file + rename), so a crash at any
+moment leaves the previous complete version, never half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hpo_sweeper.trials import Trial, TrialStatus
+
+__all__ = ["RESULTS_FILE", "TRIALS_FILE", "best_trial", "write_results", "write_trials_csv"]
+
+RESULTS_FILE = "optimization_results.yaml"
+TRIALS_FILE = "trials.csv"
+
+
+def best_trial(trials: Iterable[Trial], direction: str) -> Trial | None:
+    done = [t for t in trials if t.status is TrialStatus.COMPLETED and t.value is not None]
+    if not done:
+        return None
+    sign = -1.0 if direction == "maximize" else 1.0
+    # Ties go to the earlier trial.
+    return min(done, key=lambda t: (sign * t.value, t.number))  # type: ignore[operator]
+
+
+def results_summary(
+    trials: Sequence[Trial], *, name: str, direction: str, objective: str | None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    best = best_trial(trials, direction)
+    out: dict[str, Any] = {
+        "name": name,
+        "direction": direction,
+        "objective": objective,
+        "best_params": _plain(best.params) if best else None,
+        "best_value": best.value if best else None,
+        "best_trial": best.number if best else None,
+        "best_job_dir": best.job_dir if best else None,
+        "n_trials": len(trials),
+        "n_completed": sum(t.status is TrialStatus.COMPLETED for t in trials),
+        "n_failed": sum(t.status is TrialStatus.FAILED for t in trials),
+        "n_running": sum(t.status is TrialStatus.RUNNING for t in trials),
+    }
+    out.update(extra or {})
+    return out
+
+
+def write_results(
+    sweep_dir: str | os.PathLike[str],
+    trials: Sequence[Trial],
+    param_names: Sequence[str],
+    *,
+    name: str,
+    direction: str,
+    objective: str | None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write both results files; returns the summary written to the YAML."""
+    summary = results_summary(trials, name=name, direction=direction, objective=objective, extra=extra)
+    sweep_dir = Path(sweep_dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(sweep_dir / RESULTS_FILE, yaml.safe_dump(summary, sort_keys=False, allow_unicode=True))
+    write_trials_csv(sweep_dir / TRIALS_FILE, trials, param_names)
+    return summary
+
+
+def trials_csv_text(trials: Sequence[Trial], param_names: Sequence[str]) -> str:
+    extra_names = sorted({k for t in trials for k in t.params} - set(param_names))
+    columns = ["number", *param_names, *extra_names, "value", "status", "error", "duration_s", "started_at"]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    for t in trials:
+        row: list[Any] = [t.number]
+        row += [_cell(t.params.get(n, "")) for n in [*param_names, *extra_names]]
+        row += [
+            "" if t.value is None else repr(t.value),
+            t.status.value,
+            t.error or "",
+            "" if t.duration_s is None else f"{t.duration_s:.3f}",
+            "" if t.started_at is None else _iso(t.started_at),
+        ]
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def write_trials_csv(path: Path, trials: Sequence[Trial], param_names: Sequence[str]) -> None:
+    _atomic_write(path, trials_csv_text(trials, param_names))
+
+
+def _cell(v: Any) -> Any:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    return v
+
+
+def _iso(ts: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if not (isinstance(v, float) and math.isnan(v)) else None) for k, v in params.items()}
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -1,0 +1,52 @@
+"""The Sweeper plugins Hydra discovers. They only hold the config and delegate
+to ``_impl.SweeperAdapter``, imported when a sweep starts."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, List, Optional
+
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+
+from hydra_plugins.hpo_sweeper_plugin import config as _config  # noqa: F401 - registers the configs
+
+
+class _HpoSweeper(Sweeper):
+    @property
+    @abstractmethod
+    def kind(self) -> str:
+        """grid | random | bayes (abstract, so Hydra does not register this base class)."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.settings = settings
+        self._adapter: Optional[Any] = None
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        from hydra_plugins.hpo_sweeper_plugin._impl import SweeperAdapter
+
+        self._adapter = SweeperAdapter(self, self.kind, self.settings)
+        self._adapter.setup(hydra_context=hydra_context, task_function=task_function, config=config)
+
+    def sweep(self, arguments: List[str]) -> Any:
+        assert self._adapter is not None, "setup() must run before sweep()"
+        return self._adapter.sweep(arguments)
+
+
+class GridSweeper(_HpoSweeper):
+    """Cartesian product of the search space (Hydra's basic sweeper, plus intervals)."""
+
+    kind = "grid"  # type: ignore[assignment]
+
+
+class RandomSweeper(_HpoSweeper):
+    """Random and quasi-random (sobol, halton, lhs) search."""
+
+    kind = "random"  # type: ignore[assignment]
+
+
+class BayesSweeper(_HpoSweeper):
+    """Gaussian-process Bayesian optimisation (JAX or scikit-optimize engine)."""
+
+    kind = "bayes"  # type: ignore[assignment]
