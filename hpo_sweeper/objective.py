@@ -7,10 +7,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from hpo_sweeper.errors import HpoSweeperError
+
 __all__ = ["ObjectiveError", "extract_objective"]
 
 
-class ObjectiveError(ValueError):
+class ObjectiveError(HpoSweeperError, ValueError):
     """The task's return value holds no usable objective; the trial fails with this text."""
 
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from hpo_sweeper.errors import HpoSweeperError
+
 __all__ = [
     "FeatureLayout",
     "Kind",
@@ -39,7 +41,7 @@ __all__ = [
 MAX_ENUMERATED_LEVELS = 4096
 
 
-class SearchSpaceError(ValueError):
+class SearchSpaceError(HpoSweeperError, ValueError):
     """A search space, or a point claimed to lie in one, is invalid."""
 
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.objective import ObjectiveError, extract_objective
 from hpo_sweeper.optimizers.base import DIRECTIONS, Optimizer
 from hpo_sweeper.results import best_trial, write_results
 from hpo_sweeper.trials import Trial, TrialLog, TrialStatus
 
-__all__ = ["JobResult", "SweepConfigError", "SweepFailed", "SweepRunner", "SweepSettings"]
+__all__ = ["EarlyStop", "JobResult", "SweepConfigError", "SweepFailed", "SweepRunner", "SweepSettings"]
 
 log = logging.getLogger("hpo_sweeper")
 
@@ -29,11 +30,11 @@ log = logging.getLogger("hpo_sweeper")
 MIN_TRIALS_FOR_FAILURE_RATE = 5
 
 
-class SweepConfigError(ValueError):
+class SweepConfigError(HpoSweeperError, ValueError):
     """A sweeper setting is invalid; raised before any job runs."""
 
 
-class SweepFailed(RuntimeError):
+class SweepFailed(HpoSweeperError, RuntimeError):
     """Too many trials failed; the results files are written before this is raised."""
 
 
@@ -63,6 +64,26 @@ class SweepSettings:
             raise SweepConfigError(f"max_failure_rate must be a number in [0, 1], got {rate!r}")
 
 
+@dataclass(frozen=True)
+class EarlyStop:
+    """Stop early: after ``patience`` trials without an improvement larger than
+    ``min_delta``, or once a value at least as good as ``target`` is reached."""
+
+    patience: int | None = None
+    min_delta: float = 0.0
+    target: float | None = None
+
+    def __post_init__(self) -> None:
+        p = self.patience
+        if p is not None and (isinstance(p, bool) or not isinstance(p, int) or p < 1):
+            raise SweepConfigError(f"early_stop.patience must be null or an integer >= 1, got {p!r}")
+        if isinstance(self.min_delta, bool) or not isinstance(self.min_delta, (int, float)) or self.min_delta < 0:
+            raise SweepConfigError(f"early_stop.min_delta must be a number >= 0, got {self.min_delta!r}")
+        t = self.target
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)):
+            raise SweepConfigError(f"early_stop.target must be null or a finite number, got {t!r}")
+
+
 @dataclass
 class JobResult:
     """What one job gave back: its return value, or the error text when it failed."""
@@ -75,6 +96,8 @@ class JobResult:
 
 
 Launch = Callable[[list[Trial]], Sequence[JobResult]]
+#: Looks for the result of a trial left ``running`` by a dead sweep process.
+Recover = Callable[[Trial], "JobResult | None"]
 
 
 class SweepRunner:
@@ -88,29 +111,86 @@ class SweepRunner:
         *,
         sweep_dir: str | Path,
         trials: TrialLog | None = None,
+        enqueue: Sequence[dict[str, Any]] = (),
+        warm_start: Sequence[tuple[dict[str, Any], float | None]] = (),
+        early_stop: EarlyStop | None = None,
+        recover: Recover | None = None,
     ) -> None:
+        """
+        Args:
+            trials: where trials are recorded; a ``TrialStore`` that already holds
+                trials resumes that sweep.
+            enqueue: configurations to run first (already validated against the space).
+            warm_start: (configuration, value) pairs of earlier sweeps, told to the
+                optimiser before the first proposal; they do not count as trials.
+            recover: finds results of trials a dead process left ``running``.
+        """
         self.optimizer = optimizer
         self.settings = settings
         self.launch = launch
         self.sweep_dir = Path(sweep_dir)
         self.trials = trials if trials is not None else TrialLog()
+        self.early_stop = early_stop or EarlyStop()
+        self.recover = recover
         self.stop_reason: str | None = None
+        self._enqueue = list(enqueue)
+        self._warm_start = list(warm_start)
+        self._queue: list[dict[str, Any]] = []
 
     # --- the loop -------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
         s = self.settings
-        while (remaining := s.n_trials - len(self.trials)) > 0:
-            params = self.optimizer.ask(min(s.batch_size, remaining))
+        self._prepare()
+        while self.stop_reason is None and (remaining := s.n_trials - self.n_finished()) > 0:
+            q = min(s.batch_size, remaining)
+            params, self._queue = self._queue[:q], self._queue[q:]
+            if len(params) < q:
+                params += self.optimizer.ask(q - len(params))
             if not params:
-                self.stop_reason = f"the search space is exhausted after {len(self.trials)} trials"
+                self.stop_reason = f"the search space is exhausted after {self.n_finished()} trials"
                 log.info("Stopping: %s", self.stop_reason)
                 break
             self.run_batch(params)
+            self._check_early_stop()
         summary = self.write()
         if self.trials.count(TrialStatus.COMPLETED) == 0 and len(self.trials) > 0:
             raise SweepFailed(f"every trial failed ({len(self.trials)} of {len(self.trials)}); {self._first_errors()}")
         return summary
+
+    def n_finished(self) -> int:
+        return self.trials.count(TrialStatus.COMPLETED) + self.trials.count(TrialStatus.FAILED)
+
+    def _prepare(self) -> None:
+        """Warm start, then resume: tell earlier results, recover or requeue orphans."""
+        if self._warm_start:
+            self.optimizer.tell([p for p, _ in self._warm_start], [v for _, v in self._warm_start])
+            log.info("Warm start: told the optimizer %d earlier trials", len(self._warm_start))
+        previous = list(self.trials)
+        if previous:
+            self.optimizer.resume(len(previous))
+        rerun: list[dict[str, Any]] = []
+        for t in previous:
+            if t.status is not TrialStatus.RUNNING:
+                continue
+            found = self.recover(t) if self.recover else None
+            if found is not None:
+                self._finish(t, found, t.started_at or time.time(), 0.0)
+                log.info("Recovered the result of trial %d, finished after the last save", t.number)
+            else:
+                # Its process died with the sweep: run the configuration again under a new number.
+                self.trials.remove(t.number)
+                rerun.append(t.params)
+        done = [t for t in self.trials if t.status is not TrialStatus.RUNNING]
+        if done:
+            self.optimizer.tell([t.params for t in done], [t.value for t in done])
+            log.info(
+                "Resuming: %d trials finished earlier (%d completed, %d failed), %d to run again",
+                len(done), self.trials.count(TrialStatus.COMPLETED), self.trials.count(TrialStatus.FAILED), len(rerun),
+            )
+        space = self.optimizer.space
+        seen = {space.key(t.params) for t in self.trials}
+        self._queue = rerun + [p for p in self._enqueue if space.key(p) not in seen]
 
     def run_batch(self, params: list[dict[str, Any]]) -> list[Trial]:
         start = self.trials.next_number()
@@ -186,6 +266,30 @@ class SweepRunner:
             objective=self.settings.objective,
             extra=extra,
         )
+
+    def _check_early_stop(self) -> None:
+        rule, best = self.early_stop, self.best()
+        if best is None or self.stop_reason is not None:
+            return
+        sign = -1.0 if self.settings.direction == "maximize" else 1.0
+        if rule.target is not None and sign * best.value <= sign * rule.target:  # type: ignore[operator]
+            self.stop_reason = f"early stop: trial {best.number} reached the target {rule.target} (value {best.value})"
+        elif rule.patience is not None:
+            finished = [t for t in self.trials if t.status is not TrialStatus.RUNNING]
+            best_so_far, last_gain = math.inf, -1
+            for i, t in enumerate(finished):
+                if t.value is not None and sign * t.value < best_so_far - rule.min_delta:
+                    last_gain = i
+                if t.value is not None:
+                    best_so_far = min(best_so_far, sign * t.value)
+            without = len(finished) - 1 - last_gain
+            if last_gain >= 0 and without >= rule.patience:
+                self.stop_reason = (
+                    f"early stop: {without} trials without an improvement larger than {rule.min_delta} "
+                    f"(patience {rule.patience}); best is trial {best.number}"
+                )
+        if self.stop_reason:
+            log.info("Stopping: %s", self.stop_reason)
 
     def _check_failure_rate(self) -> None:
         failed = self.trials.count(TrialStatus.FAILED)

@@ -58,5 +58,8 @@ class TrialLog:
     def update(self, trial: Trial) -> None:
         self._trials[trial.number] = trial
 
+    def remove(self, number: int) -> None:
+        self._trials.pop(number, None)
+
     def count(self, status: TrialStatus) -> int:
         return sum(1 for t in self._trials.values() if t.status is status)

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.space import SearchSpace
 
 __all__ = ["DIRECTIONS", "Optimizer", "OptimizerError", "is_failure"]
@@ -20,7 +21,7 @@ __all__ = ["DIRECTIONS", "Optimizer", "OptimizerError", "is_failure"]
 DIRECTIONS = ("minimize", "maximize")
 
 
-class OptimizerError(ValueError):
+class OptimizerError(HpoSweeperError, ValueError):
     """Bad optimiser options or a misuse of ask/tell."""
 
 
@@ -54,6 +55,10 @@ class Optimizer(ABC):
             value = None if is_failure(None if v is None else float(v)) else float(v)  # type: ignore[arg-type]
             self.history.append((dict(p), value))
             self._observe(dict(p), value)
+
+    def resume(self, n_proposed: int) -> None:
+        """Advance random streams past ``n_proposed`` proposals an earlier run made,
+        so a resumed sweep does not propose the same sequence again."""
 
     def _observe(self, params: dict[str, Any], value: float | None) -> None:
         """Hook for subclasses; ``value`` is in the user's units, None when failed."""

@@ -145,6 +145,11 @@ class BayesOptimizer(Optimizer):
                     out.append(p)
         return out
 
+    def resume(self, n_proposed: int) -> None:
+        n = min(n_proposed, max(0, self.n_initial_points - self._n_design_used))
+        self._design.draw(n)
+        self._n_design_used += n
+
     # --- tell ---------------------------------------------------------------------------------
 
     def _observe(self, params: dict[str, Any], value: float | None) -> None:

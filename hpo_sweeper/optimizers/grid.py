@@ -34,6 +34,7 @@ class GridSearch(_AllowsEmptySpace, Optimizer):
         self.grid_points = grid_points
         self.axes = [p.grid(grid_points) for p in space.params]
         self._iter: Iterator[tuple[Any, ...]] = itertools.product(*self.axes)
+        self._told: set[tuple[Any, ...]] = set()
 
     @property
     def size(self) -> int:
@@ -43,14 +44,18 @@ class GridSearch(_AllowsEmptySpace, Optimizer):
         return n
 
     def ask(self, n: int = 1) -> list[dict[str, Any]]:
-        out = []
-        for values in itertools.islice(self._iter, n):
+        out: list[dict[str, Any]] = []
+        while len(out) < n:
+            values = next(self._iter, None)
+            if values is None:
+                break
             point = dict(zip(self.space.names, values))
+            if self.space.key(point) in self._told:  # already run (a resumed sweep, an enqueued trial)
+                continue
             point.update(self.space.fixed)
             out.append(point)
         return out
 
-    def skip(self, n: int) -> None:
-        """Skip the first ``n`` grid points (used when resuming a sweep)."""
-        for _ in itertools.islice(self._iter, n):
-            pass
+    def _observe(self, params: dict[str, Any], value: float | None) -> None:
+        if all(name in params for name in self.space.names):
+            self._told.add(self.space.key(params))

@@ -78,3 +78,6 @@ class RandomSearch(Optimizer):
 
     def ask(self, n: int = 1) -> list[dict[str, Any]]:
         return self.space.from_unit(self.sampler.draw(n))
+
+    def resume(self, n_proposed: int) -> None:
+        self.sampler.draw(n_proposed)

@@ -24,14 +24,15 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from hpo_sweeper.grammar import Fixed, Passthrough, encode_override, parse_override, parse_spec
+from hpo_sweeper.job_records import JobRecord, read_job_record, write_job_record
 from hpo_sweeper.optimizers import create_optimizer
 from hpo_sweeper.space import Parameter, SearchSpace
-from hpo_sweeper.sweep import JobResult, SweepConfigError, SweepRunner, SweepSettings
-from hpo_sweeper.trials import Trial
+from hpo_sweeper.store import StoreError, TrialStore
+from hpo_sweeper.sweep import EarlyStop, JobResult, SweepConfigError, SweepRunner, SweepSettings
+from hpo_sweeper.trials import Trial, TrialStatus
+from hpo_sweeper.warm_start import load_warm_start, validate_enqueued
 
 log = logging.getLogger("hpo_sweeper")
-
-TIMING_FILE = ".hpo_sweeper_timing.json"
 
 #: Settings that are not optimiser options.
 _SWEEP_KEYS = {
@@ -43,11 +44,13 @@ _OPTION_NAMES = {"engine": "engine_options"}
 
 
 class TimedTask:
-    """Wraps the task function to record when each job started and how long it ran.
+    """Wraps the task function so that each job writes its own record (start time,
+    duration, return value or error) beside the sweep, the moment it ends.
 
-    The timing goes to a small file in the job's output directory rather than into
-    the return value, so callbacks and launchers see the task's own return value.
-    Picklable (a module-level class), so it travels to joblib/submitit/ray workers.
+    The record lets a resumed sweep recover results of jobs that finished after the
+    sweep process died, and gives per-job timings; the return value itself is left
+    untouched for callbacks and launchers. Picklable (a module-level class), so it
+    travels to joblib/submitit/ray workers.
     """
 
     def __init__(self, task_function: TaskFunction) -> None:
@@ -58,19 +61,26 @@ class TimedTask:
     def __call__(self, cfg: DictConfig) -> Any:
         started = time.time()
         try:
-            return self.task_function(cfg)
-        finally:
-            _write_timing(started, time.time() - started)
+            returned = self.task_function(cfg)
+        except BaseException as e:
+            _record(JobRecord(started, time.time() - started, error=_error_text(e)))
+            raise
+        _record(JobRecord(started, time.time() - started, returned=returned))
+        return returned
 
 
-def _write_timing(started: float, duration: float) -> None:
+def _record(record: JobRecord) -> None:
     try:
         from hydra.core.hydra_config import HydraConfig
 
-        out = Path(HydraConfig.get().runtime.output_dir)
-        (out / TIMING_FILE).write_text(json.dumps({"started_at": started, "duration_s": duration}))
-    except Exception:  # noqa: BLE001 - timing is a nicety; never fail a job over it
+        hc = HydraConfig.get()
+        write_job_record(str(hc.sweep.dir), int(hc.job.num), record)
+    except Exception:  # noqa: BLE001 - a record is a safeguard; never fail a job over it
         pass
+
+
+def _error_text(e: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(e), e)).strip()
 
 
 class SweeperAdapter:
@@ -95,26 +105,23 @@ class SweeperAdapter:
 
     def sweep(self, arguments: list[str]) -> list[list[JobReturn]]:
         s = self.settings
+        # Everything the user wrote is checked here, before the store is touched or a job runs.
         space, self.job_keys, self.passthrough, self.prefixes = build_space(s.get("params"), arguments)
-        n_trials = s.get("n_trials")
-        seed = s.get("seed")
-        if seed is None:
-            seed = secrets.randbelow(2**31)
-            log.info("No seed given: using seed=%d (set hydra.sweeper.seed=%d to repeat this sweep)", seed, seed)
+        early_stop = EarlyStop(**_plain(s.get("early_stop") or {}))
+        enqueue = validate_enqueued(space, _plain(s.get("enqueue") or []))
+        warm_start = load_warm_start(_plain(s.get("warm_start") or []), space)
         options = {_OPTION_NAMES.get(k, k): _plain(v) for k, v in s.items() if k not in _SWEEP_KEYS}
         options["direction"] = s.get("direction", "minimize")
+        n_trials = s.get("n_trials")
         if self.kind == "grid":
-            optimizer = create_optimizer("grid", space, seed=seed, **options)
-            size = optimizer.size
+            size = create_optimizer("grid", space, **options).size  # type: ignore[attr-defined]
             if n_trials is not None and n_trials < size:
                 log.warning("The grid has %d points; n_trials=%d runs only the first %d", size, n_trials, n_trials)
             n_trials = size if n_trials is None else min(n_trials, size)
+        elif n_trials is None:
+            raise SweepConfigError(f"n_trials must be set for the {self.kind} sweeper")
         else:
-            if n_trials is None:
-                raise SweepConfigError(f"n_trials must be set for the {self.kind} sweeper")
             options["n_trials"] = n_trials
-            optimizer = create_optimizer(self.kind, space, seed=seed, **options)
-
         settings = SweepSettings(
             n_trials=n_trials,
             batch_size=s.get("batch_size", 1),
@@ -124,20 +131,79 @@ class SweeperAdapter:
             name=str(self.config.hydra.job.name),
             require_objective=self.kind != "grid",
         )
-        sweep_dir = Path(str(self.config.hydra.sweep.dir))
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-        self._warn_idle_workers(settings.batch_size)
-        log.info(
-            "%s sweep of %d trials over %s, batch_size=%d, results in %s",
-            self.kind, n_trials, space.names or "no parameters", settings.batch_size, sweep_dir,
-        )
-        runner = SweepRunner(optimizer, settings, self._launch, sweep_dir=sweep_dir)
-        runner.run()
+        create_optimizer(self.kind, space, seed=0, **options)  # bad optimiser options fail here, early
+
+        self.sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        storage = Path(s.get("storage") or self.sweep_dir / "trials.db")
+        with TrialStore(storage) as store:
+            seed = self._reconcile(store, space, settings, s.get("seed"), bool(s.get("allow_space_change")))
+            optimizer = create_optimizer(self.kind, space, seed=seed, **options)
+            OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
+            self._warn_idle_workers(settings.batch_size)
+            log.info(
+                "%s sweep of %d trials over %s, batch_size=%d, seed=%d, results in %s",
+                self.kind, n_trials, space.names or "no parameters", settings.batch_size, seed, self.sweep_dir,
+            )
+            runner = SweepRunner(
+                optimizer, settings, self._launch, sweep_dir=self.sweep_dir, trials=store,
+                enqueue=enqueue, warm_start=warm_start, early_stop=early_stop, recover=self._recover,
+            )
+            try:
+                runner.run()
+            finally:
+                if s.get("plots", True) and store.count(TrialStatus.COMPLETED):
+                    self._write_plots(store, space, settings.direction)
         best = runner.best()
         if best is not None:
             log.info("Best trial %d: value=%s params=%s", best.number, best.value, best.params)
         return self.returns
+
+    def _reconcile(
+        self, store: TrialStore, space: SearchSpace, settings: SweepSettings, seed: int | None, allow_change: bool
+    ) -> int:
+        """Check a resumed store against this run and record this run's settings; returns the seed."""
+        described = _json_normalised(space.describe())
+        stored_space = store.get_meta("space")
+        if stored_space is not None and stored_space != described:
+            changes = describe_space_change(stored_space, described)
+            if not allow_change:
+                raise StoreError(
+                    f"the search space differs from the one stored in {store.path}: {changes}. "
+                    "Use another hydra.sweep.dir for a new sweep, or set hydra.sweeper.allow_space_change=true "
+                    "to resume with the new space (earlier trials that fit it are kept)"
+                )
+            log.warning("Resuming with a changed search space (%s)", changes)
+        stored_seed = store.get_meta("seed")
+        if stored_seed is not None:
+            if seed is not None and seed != stored_seed:
+                log.warning("Resuming a sweep started with seed=%d; ignoring seed=%d", stored_seed, seed)
+            seed = int(stored_seed)
+        elif seed is None:
+            seed = secrets.randbelow(2**31)
+            log.info("No seed given: using seed=%d (set hydra.sweeper.seed=%d to repeat this sweep)", seed, seed)
+        store.set_meta("space", described)
+        store.set_meta("seed", seed)
+        store.set_meta("kind", self.kind)
+        store.set_meta("name", settings.name)
+        store.set_meta("settings", _json_normalised(dataclasses.asdict(settings)))
+        return seed
+
+    def _recover(self, trial: Trial) -> JobResult | None:
+        record = read_job_record(self.sweep_dir, trial.number)
+        if record is None or (record.error is None and not record.stored):
+            return None
+        return JobResult(record.returned, record.error, record.started_at, record.duration_s,
+                         str(self.sweep_dir / str(trial.number)))
+
+    def _write_plots(self, store: TrialStore, space: SearchSpace, direction: str) -> None:
+        try:
+            from hpo_sweeper.report import SweepData, write_plots
+
+            data = SweepData(list(store), direction, space.describe()["params"], store.get_meta("name") or "")
+            for path in write_plots(data, self.sweep_dir):
+                log.info("Wrote %s", path)
+        except Exception as e:  # noqa: BLE001 - plots must never cost the results
+            log.warning("Could not write the plots: %s", e)
 
     def job_overrides(self, params: Mapping[str, Any]) -> list[str]:
         """The override list of one trial, in the order the keys were declared."""
@@ -151,7 +217,7 @@ class SweeperAdapter:
         self.plugin.validate_batch_is_legal(batch)
         returns = list(self.launcher.launch(batch, initial_job_idx=trials[0].number))
         self.returns.append(returns)
-        return [_job_result(r) for r in returns]
+        return [_job_result(r, self.sweep_dir, t.number) for r, t in zip(returns, trials)]
 
     def _warn_idle_workers(self, batch_size: int) -> None:
         launcher_cfg = self.config.hydra.get("launcher") or {}
@@ -197,23 +263,37 @@ def _bare(key: str) -> str:
     return key.lstrip("+~")
 
 
-def _job_result(r: JobReturn) -> JobResult:
+def _job_result(r: JobReturn, sweep_dir: Path, number: int) -> JobResult:
     job_dir = None
-    timing: dict[str, Any] = {}
     try:
         job_dir = str(r.hydra_cfg.hydra.runtime.output_dir)  # type: ignore[union-attr]
-        timing = json.loads((Path(job_dir) / TIMING_FILE).read_text())
-    except Exception:  # noqa: BLE001 - missing timing falls back to the batch's
+    except Exception:  # noqa: BLE001 - a launcher may not fill hydra_cfg for a crashed job
         pass
-    common = {"job_dir": job_dir, "started_at": timing.get("started_at"), "duration_s": timing.get("duration_s")}
+    record = read_job_record(sweep_dir, number)
+    common = {
+        "job_dir": job_dir,
+        "started_at": record.started_at if record else None,
+        "duration_s": record.duration_s if record else None,
+    }
     if r.status == JobStatus.COMPLETED:
         return JobResult(returned=r.return_value, **common)
     exc = r._return_value
-    if isinstance(exc, BaseException):
-        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    else:
-        text = f"job status {r.status.name}: {exc!r}"
+    text = _error_text(exc) if isinstance(exc, BaseException) else f"job status {r.status.name}: {exc!r}"
     return JobResult(error=text, **common)
+
+
+def describe_space_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    before, after = old.get("params", {}), new.get("params", {})
+    parts = [f"added {k}" for k in after if k not in before]
+    parts += [f"removed {k}" for k in before if k not in after]
+    parts += [f"{k} changed from {before[k]} to {after[k]}" for k in after if k in before and before[k] != after[k]]
+    if old.get("fixed") != new.get("fixed"):
+        parts.append(f"fixed values changed from {old.get('fixed')} to {new.get('fixed')}")
+    return "; ".join(parts) or "unknown change"
+
+
+def _json_normalised(obj: Any) -> Any:
+    return json.loads(json.dumps(obj))
 
 
 def _plain(v: Any) -> Any:

@@ -6,11 +6,16 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any, List, Optional
 
+from hydra.errors import CompactHydraException
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
 from hydra_plugins.hpo_sweeper_plugin import config as _config  # noqa: F401 - registers the configs
+
+
+class SweepError(CompactHydraException):
+    """Shown by Hydra as its message alone: what is wrong and what to do, no traceback."""
 
 
 class _HpoSweeper(Sweeper):
@@ -31,7 +36,12 @@ class _HpoSweeper(Sweeper):
 
     def sweep(self, arguments: List[str]) -> Any:
         assert self._adapter is not None, "setup() must run before sweep()"
-        return self._adapter.sweep(arguments)
+        from hpo_sweeper.errors import HpoSweeperError
+
+        try:
+            return self._adapter.sweep(arguments)
+        except HpoSweeperError as e:
+            raise SweepError(f"hydra/sweeper={self.kind}: {e}") from e
 
 
 class GridSweeper(_HpoSweeper):
