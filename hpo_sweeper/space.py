@@ -131,7 +131,9 @@ class Parameter:
             return int(round(x))
         # Drop float noise (0.1 + 2 * 0.1 = 0.30000000000000004, exp(log(1e-4)) =
         # 0.00010000000000000009): 12 significant digits are plenty for a hyperparameter.
-        return float(f"{x:.12g}")
+        # The rounding must not step outside bounds that carry more digits than that.
+        assert self.low is not None and self.high is not None
+        return min(max(float(f"{x:.12g}"), float(self.low)), float(self.high))
 
     # --- unit-interval encoding ---------------------------------------------------------
 
@@ -178,12 +180,14 @@ class Parameter:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise SearchSpaceError(f"{where}: expected a number, got {value!r}")
         assert self.low is not None and self.high is not None
-        if not (self.low - 1e-12 <= value <= self.high + 1e-12):
+        # Values are kept to 12 significant digits (see _cast): allow that much noise.
+        tol = 1e-11 * max(1.0, abs(self.low), abs(self.high))
+        if not (self.low - tol <= value <= self.high + tol):
             raise SearchSpaceError(f"{where}: {value!r} lies outside [{self.low}, {self.high}]")
         step = self.step if self.step is not None else (1 if self.kind is Kind.INT else None)
         if step is not None:
             k = (value - self.low) / step
-            if abs(k - round(k)) > 1e-9:
+            if abs(k - round(k)) * step > tol:
                 raise SearchSpaceError(f"{where}: {value!r} is not on the grid low + k * {step}")
         return self._cast(value)
 
@@ -297,10 +301,10 @@ class SearchSpace:
         unknown = sorted(set(point) - set(self.names) - set(self.fixed))
         if unknown:
             raise SearchSpaceError(f"unknown parameters {unknown}; the space has {self.names}")
+        out = {p.name: p.validate(point[p.name]) for p in self.params if p.name in point}
         missing = [n for n in self.names if n not in point]
         if missing:
             raise SearchSpaceError(f"missing values for parameters {missing}")
-        out = {p.name: p.validate(point[p.name]) for p in self.params}
         out.update(self.fixed)
         return out
 

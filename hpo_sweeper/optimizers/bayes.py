@@ -101,7 +101,8 @@ class BayesOptimizer(Optimizer):
 
     def ask(self, n: int = 1) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        n_design = min(n, max(0, self.n_initial_points - self._n_design_used))
+        # Results told so far (an earlier run, a warm start) count toward the initial design.
+        n_design = min(n, max(0, self.n_initial_points - max(self._n_design_used, len(self.history))))
         X, y = self._observations()
         if len(y) < 2:  # a GP needs at least two finite results; keep filling the space
             n_design = n
