@@ -99,7 +99,7 @@ def parse_override(line: str) -> Parameter | Fixed | Passthrough:
         return Fixed(name, _plain(override.value()))
     value = override.value()
     if override.is_choice_sweep():
-        if any(_is_glob(v) for v in value.list):
+        if _is_glob(value) or any(_is_glob(v) for v in value.list):
             raise SearchSpaceError(f"parameter '{name}': glob() is not supported in a search space")
         return Parameter(name, Kind.CATEGORICAL, choices=tuple(_plain(v) for v in value.list))
     if override.is_interval_sweep():
@@ -193,12 +193,22 @@ def encode_value(value: Any) -> str:
     if isinstance(value, str):
         if _reads_back(value):
             return value
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return _quote(value)
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(encode_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
         return "{" + ",".join(f"{encode_value(str(k))}:{encode_value(v)}" for k, v in value.items()) + "}"
     raise SearchSpaceError(f"cannot encode {value!r} of type {type(value).__name__} as an override value")
+
+
+#: In a quoted override value a backslash is literal, except in a run of backslashes
+#: that ends at a quote or at the end of the value: such a run is written doubled.
+_QUOTE_ESCAPES = re.compile(r"(\\*)('|\Z)")
+
+
+def _quote(text: str) -> str:
+    """``text`` as a single-quoted override value (hydra's rules for escapes in quotes)."""
+    return "'" + _QUOTE_ESCAPES.sub(lambda m: m.group(1) * 2 + ("\\'" if m.group(2) else ""), text) + "'"
 
 
 @functools.lru_cache(maxsize=4096)
