@@ -266,8 +266,16 @@ def main(cfg: DictConfig) -> Dict[str, float]:
     # JAX logs "Unable to initialize backend 'tpu'" at INFO on CPU/GPU hosts;
     # keep it out of every trial's log.
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
+    # Always go through the importable module ``train`` (the script's own
+    # directory is on sys.path).  Run as a script, this function lives in
+    # ``__main__``, and process-based launchers (joblib/loky, submitit) pickle
+    # it by value together with the globals it names; the jitted and
+    # lru-cached helpers behind ``train_mlp`` cannot travel that way, whereas
+    # ``train.train_mlp`` is pickled by reference.
+    from train import train_mlp as task
+
     start = time.perf_counter()
-    result = train_mlp(cfg)
+    result = task(cfg)
     log.info(
         "val_loss=%.4f val_accuracy=%.4f train_loss=%.4f (%.2fs)",
         result["val_loss"],

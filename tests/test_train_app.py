@@ -162,11 +162,13 @@ def _sweeper_options():
 
 
 @pytest.mark.parametrize(
-    "experiment, n_trials",
-    [(None, 12), ("random_mlp", 20), ("bayes_mlp", 30), ("grid_small", 12),
-     ("bayes_parallel", 24)],
+    "experiment, sweeper_name, n_trials",
+    [(None, "random", 12), ("random_mlp", "random", 20), ("bayes_mlp", "bayes", 30),
+     ("grid_small", "grid", None), ("bayes_parallel", "bayes", 24)],
 )
-def test_configs_compose_with_plugin(experiment, n_trials):
+def test_configs_compose_with_plugin(experiment, sweeper_name, n_trials):
+    # Also guards the defaults-list precedence: the experiments' `override
+    # /hydra/sweeper` must win over the app's default (see conf/hpo/default.yaml).
     sweepers, launchers = _sweeper_options()
     if not {"random", "grid", "bayes"} <= sweepers:
         pytest.skip("hpo_sweeper plugin configs (hydra/sweeper=random|grid|bayes) not registered")
@@ -179,6 +181,7 @@ def test_configs_compose_with_plugin(experiment, n_trials):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("config", overrides=overrides, return_hydra_config=True)
     sweeper = cfg.hydra.sweeper
+    assert cfg.hydra.runtime.choices["hydra/sweeper"] == sweeper_name
     assert sweeper.n_trials == n_trials
     assert sweeper.objective == "val_loss" and sweeper.direction == "minimize"
     assert "optim.lr" in sweeper.params and "model.activation" in sweeper.params
@@ -188,3 +191,4 @@ def test_configs_compose_with_plugin(experiment, n_trials):
             "optim.lr", "model.activation"}
     if experiment == "bayes_parallel":
         assert sweeper.batch_size == 4 and cfg.hydra.launcher.n_jobs == 4
+        assert cfg.hydra.runtime.choices["hydra/launcher"] == "joblib"
