@@ -1,0 +1,245 @@
+"""The engine-agnostic front, ``BayesOptimizer``, driven with the skopt backend.
+
+What the front owns is under test here: the initial design, the direction, failed trials
+(``on_failure``), pending points, de-duplication, reproducibility and option checking. A
+spy records what the engine is asked, so the tests see the contract from both sides.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("skopt")
+
+from hpo_sweeper import OptimizerError, SearchSpace, create_optimizer  # noqa: E402
+from hpo_sweeper.optimizers.bayes import BayesOptimizer, default_initial_points  # noqa: E402
+from hpo_sweeper.optimizers.random_search import UnitCubeSampler  # noqa: E402
+
+#: cheap acquisition search: these tests are about the front, not about skopt's quality
+FAST = {"n_points": 300, "n_restarts_optimizer": 1}
+
+
+def space2() -> SearchSpace:
+    return SearchSpace.from_config({"x": "interval(-2, 2)", "k": "int(interval(0, 20))", "fixed": "on"})
+
+
+def f2(p: dict[str, Any]) -> float:
+    return (p["x"] - 0.5) ** 2 + (p["k"] - 7) ** 2 / 20
+
+
+def make(space: SearchSpace | None = None, **options: Any) -> BayesOptimizer:
+    options.setdefault("seed", 0)
+    options.setdefault("engine_options", FAST)
+    opt = create_optimizer("bayes", space or space2(), backend="skopt", **options)
+    assert isinstance(opt, BayesOptimizer)
+    return opt
+
+
+class Spy:
+    """Wraps ``engine.suggest`` and records each call's arguments."""
+
+    def __init__(self, opt: BayesOptimizer) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self._suggest = opt.engine.suggest
+        opt.engine.suggest = self  # type: ignore[method-assign]
+
+    def __call__(self, points: list[dict[str, Any]], y: np.ndarray, n: int, pending: list[dict[str, Any]]) -> Any:
+        self.calls.append({"points": list(points), "y": np.array(y), "n": n, "pending": list(pending)})
+        return self._suggest(points, y, n, pending)
+
+
+def tell_all(opt: BayesOptimizer, points: list[dict[str, Any]], f: Any = f2) -> None:
+    opt.tell(points, [f(p) for p in points])
+
+
+# --- initial design ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n_dims", "n_trials", "expected"),
+    [(1, None, 5), (2, None, 5), (4, None, 8), (10, None, 20), (30, None, 20), (4, 12, 4), (10, 100, 20), (10, 6, 3)],
+)
+def test_default_initial_points(n_dims: int, n_trials: int | None, expected: int) -> None:
+    assert default_initial_points(n_dims, n_trials) == expected
+
+
+@pytest.mark.parametrize("design", ["sobol", "halton", "lhs", "random"])
+def test_initial_design_comes_first_and_is_the_samplers(design: str) -> None:
+    space = space2()
+    opt = make(space, n_initial_points=4, initial_design=design, seed=7)
+    spy = Spy(opt)
+    expected = space.from_unit(UnitCubeSampler(len(space), design, 7, budget=4).draw(4))
+    first = opt.ask(3) + opt.ask(1)
+    assert first == expected
+    assert spy.calls == []
+    tell_all(opt, first)
+    (p,) = opt.ask(1)
+    assert len(spy.calls) == 1 and len(spy.calls[0]["points"]) == 4
+
+
+def test_design_continues_until_two_results() -> None:
+    opt = make(n_initial_points=2, on_failure="ignore")
+    spy = Spy(opt)
+    a = opt.ask(2)
+    opt.tell(a, [None, 1.0])  # only one finite result: a GP cannot be fitted yet
+    b = opt.ask(1)
+    assert spy.calls == []
+    tell_all(opt, b)
+    opt.ask(1)
+    assert len(spy.calls) == 1
+
+
+def test_batch_straddling_the_design_end() -> None:
+    opt = make(n_initial_points=3)
+    spy = Spy(opt)
+    first = opt.ask(2)
+    tell_all(opt, first)
+    batch = opt.ask(3)  # one design point, then two from the engine
+    assert len(batch) == 3
+    (call,) = spy.calls
+    assert call["n"] == 2
+    assert call["pending"] == batch[:1]
+
+
+# --- failures and direction --------------------------------------------------------------------
+
+
+def test_on_failure_worst_gives_failures_the_worst_value() -> None:
+    opt = make(n_initial_points=4, on_failure="worst")
+    spy = Spy(opt)
+    pts = opt.ask(4)
+    opt.tell(pts, [3.0, None, 1.0, float("nan")])
+    opt.ask(1)
+    (call,) = spy.calls
+    assert call["points"] == [pts[0], pts[2], pts[1], pts[3]]
+    assert call["y"].tolist() == [3.0, 1.0, 3.0, 3.0]
+
+
+def test_on_failure_ignore_drops_failures() -> None:
+    opt = make(n_initial_points=4, on_failure="ignore")
+    spy = Spy(opt)
+    pts = opt.ask(4)
+    opt.tell(pts, [3.0, None, 1.0, float("inf")])
+    (q,) = opt.ask(1)
+    (call,) = spy.calls
+    assert call["points"] == [pts[0], pts[2]]
+    assert call["y"].tolist() == [3.0, 1.0]
+    # a failed configuration is never proposed again either
+    assert opt.space.key(q) not in {opt.space.key(p) for p in pts}
+
+
+def test_maximize_negates_for_the_engine_and_mirrors_minimize() -> None:
+    """Maximising -f must propose exactly what minimising f proposes."""
+    lo, hi = make(seed=4, n_initial_points=4), make(seed=4, n_initial_points=4, direction="maximize")
+    spy = Spy(hi)
+    for _ in range(5):
+        a, b = lo.ask(2), hi.ask(2)
+        assert a == b
+        lo.tell(a, [f2(p) for p in a])
+        hi.tell(b, [-f2(p) for p in b])  # results in the user's units
+    assert spy.calls[-1]["y"].tolist() == [f2(p) for p, _ in hi.history[:-2]]  # before the last tell
+    best_lo, best_hi = lo.best(), hi.best()
+    assert best_lo is not None and best_hi is not None
+    assert best_lo[0] == best_hi[0] and best_hi[1] == -best_lo[1]
+
+
+def test_maximize_finds_the_maximum() -> None:
+    space = SearchSpace.from_config({"x": "interval(-3, 3)"})
+    opt = make(space, n_initial_points=4, direction="maximize")
+    for _ in range(12):
+        pts = opt.ask(1)
+        opt.tell(pts, [math.exp(-((p["x"] - 1.0) ** 2)) for p in pts])
+    best = opt.best()
+    assert best is not None
+    assert abs(best[0]["x"] - 1.0) < 0.1  # the worst of a random search would be +-3 away
+
+
+# --- uniqueness, batches, pending --------------------------------------------------------------
+
+
+def test_finite_space_exhausted_without_repeats() -> None:
+    space = SearchSpace.from_config({"a": "choice(true, false, null)", "b": "range(0, 4)"})
+    opt = make(space, n_initial_points=3)
+    asked: list[dict[str, Any]] = []
+    while batch := opt.ask(5):
+        asked += batch
+        opt.tell(batch, [p["b"] + (p["a"] is None) for p in batch])
+    keys = [space.key(p) for p in asked]
+    assert len(keys) == len(set(keys)) == 12
+
+
+def test_engine_repeats_are_replaced() -> None:
+    opt = make(n_initial_points=3)
+    first = opt.ask(3)
+    tell_all(opt, first)
+    opt.engine.suggest = lambda points, y, n, pending: [dict(points[0]) for _ in range(n)]  # type: ignore[method-assign]
+    batch = opt.ask(4)
+    keys = [opt.space.key(p) for p in first + batch]
+    assert len(batch) == 4 and len(set(keys)) == 7
+    for p in batch:
+        assert opt.space.validate(p) == p
+
+
+def test_batches_are_distinct_and_see_running_jobs() -> None:
+    opt = make(n_initial_points=4)
+    spy = Spy(opt)
+    design = opt.ask(4)
+    tell_all(opt, design)
+    running = opt.ask(4)  # not told yet
+    nxt = opt.ask(4)
+    keys = [opt.space.key(p) for p in design + running + nxt]
+    assert len(set(keys)) == 12
+    assert spy.calls[-1]["pending"] == running
+    tell_all(opt, running + nxt)
+    assert spy.calls and len(opt._pending) == 0
+
+
+def test_reproducible() -> None:
+    def trace(seed: int) -> list[dict[str, Any]]:
+        opt = make(seed=seed, n_initial_points=3)
+        out = []
+        for n in (2, 2, 1, 3):
+            pts = opt.ask(n)
+            out += pts
+            tell_all(opt, pts)
+        return out
+
+    assert trace(1) == trace(1)
+    assert trace(1) != trace(2)
+
+
+# --- options -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"backend": "torch"}, "backend"),
+        ({"initial_design": "grid"}, "initial_design"),
+        ({"acq_func": "EIps"}, "acq_func"),
+        ({"on_failure": "retry"}, "on_failure"),
+        ({"batch_strategy": "kriging"}, "batch_strategy"),
+        ({"n_initial_points": 0}, "n_initial_points"),
+        ({"n_initial_points": 2.5}, "n_initial_points"),
+        ({"xi": -0.1}, "xi"),
+        ({"xi": float("nan")}, "xi"),
+        ({"kappa": -1.0}, "kappa"),
+        ({"direction": "up"}, "direction"),
+        ({"engine_options": {"n_pointz": 10}}, "n_pointz"),
+        ({"engine_options": {"acq_optimizer": "adam"}}, "acq_optimizer"),
+        ({"acquisition": "EI"}, "acquisition"),  # not an option at all: create_optimizer says so
+    ],
+)
+def test_bad_options_name_the_option(options: dict[str, Any], named: str) -> None:
+    options = {"backend": "skopt", **options}
+    with pytest.raises(OptimizerError, match=named):
+        create_optimizer("bayes", space2(), **options)
+
+
+def test_empty_space_is_refused() -> None:
+    with pytest.raises(OptimizerError, match="empty"):
+        create_optimizer("bayes", SearchSpace.from_config({"a": 1}), backend="skopt")
