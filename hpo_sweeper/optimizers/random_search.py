@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from hpo_sweeper.optimizers.base import Optimizer, OptimizerError
-from hpo_sweeper.space import SearchSpace
+from hpo_sweeper.space import Kind, SearchSpace
 
-__all__ = ["SAMPLERS", "RandomSearch", "UnitCubeSampler"]
+__all__ = ["SAMPLERS", "RandomSearch", "UnitCubeSampler", "equal_level_cells"]
 
 SAMPLERS = ("random", "sobol", "halton", "lhs")
 
@@ -77,7 +77,28 @@ class RandomSearch(Optimizer):
         self.sampler = UnitCubeSampler(len(space), sampler, seed, budget=n_trials)
 
     def ask(self, n: int = 1) -> list[dict[str, Any]]:
-        return self.space.from_unit(self.sampler.draw(n))
+        return self.space.from_unit(equal_level_cells(self.space, self.sampler.draw(n)))
 
     def resume(self, n_proposed: int) -> None:
         self.sampler.draw(n_proposed)
+
+
+def equal_level_cells(space: SearchSpace, U: np.ndarray) -> np.ndarray:
+    """Give every level of a linear discrete parameter (int, range, step) the same chance.
+
+    ``Parameter.from_unit`` rounds to the nearest level, which suits snapping but leaves the
+    two end levels half-width cells (``range(1, 6)`` drew 1 and 5 half as often as 2, 3, 4).
+    Here the k-th of n equal cells of [0, 1] maps onto the unit coordinate of level k; the map
+    is monotone, so quasi-random designs keep their stratification. Log-scaled parameters keep
+    their log-uniform draw. ``U: (n, d)``.
+    """
+    U = np.array(U, dtype=float)
+    for j, p in enumerate(space.params):
+        n = p.n_levels
+        if p.kind is Kind.CATEGORICAL or p.log or n is None or n < 2:
+            continue
+        assert p.low is not None and p.high is not None
+        step = p.step if p.step is not None else 1
+        k = np.minimum(np.floor(U[:, j] * n), n - 1)
+        U[:, j] = np.clip(k * step / (p.high - p.low), 0.0, 1.0)
+    return U
