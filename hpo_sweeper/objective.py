@@ -62,7 +62,8 @@ def _child(obj: Any, part: str, walked: list[str], key: str) -> Any:
 
 
 def _to_float(value: Any, key: str | None) -> float:
-    if isinstance(value, bool):
+    # numpy and JAX bools (0-d arrays of dtype bool) convert to 1.0 / 0.0 just as silently.
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", None) == "b":
         raise ObjectiveError(f"objective {key or 'value'} is a bool ({value}), not a number")
     try:
         # float() accepts Python numbers and 0-d numpy / JAX arrays (including 1-element ones).
