@@ -201,8 +201,11 @@ class SweepRunner:
         try:
             results = list(self.launch(batch))
         except Exception as e:  # noqa: BLE001 - a launcher crash fails this batch, not the sweep
+            # A worker process died (killed, out of memory, os._exit): the launcher gives up on the
+            # whole batch. Jobs that did finish left records; the others fail with the launcher's error.
             log.warning("The launcher failed for trials %d-%d: %s", batch[0].number, batch[-1].number, e)
-            results = [JobResult(error=f"launcher error: {type(e).__name__}: {e}") for _ in batch]
+            error = JobResult(error=f"launcher error (the worker process died?): {type(e).__name__}: {e}")
+            results = [(self.recover(t) if self.recover else None) or error for t in batch]
         if len(results) != len(batch):
             raise RuntimeError(f"the launcher returned {len(results)} results for a batch of {len(batch)}")
         elapsed = time.time() - t0
