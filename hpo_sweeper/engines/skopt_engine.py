@@ -55,6 +55,8 @@ _ACQ_FUNCS = {"EI": "EI", "PI": "PI", "LCB": "LCB", "UCB": "LCB", "gp_hedge": "g
 _ACQ_OPTIMIZERS = ("auto", "sampling", "lbfgs")
 _LIES = {"cl_min": np.min, "cl_mean": np.mean, "cl_max": np.max}
 _DUPLICATE_WARNING = "The objective has been evaluated at point"
+#: "once per location" memory for the warnings re-emitted by ``_reemit``
+_WARNING_REGISTRY: dict[Any, Any] = {}
 
 
 class SkoptEngine:
@@ -236,7 +238,7 @@ def _reemit(caught: list[warnings.WarningMessage]) -> int:
         if _DUPLICATE_WARNING in str(w.message):
             duplicates += 1
         else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, registry=_WARNING_REGISTRY)
     return duplicates
 
 
