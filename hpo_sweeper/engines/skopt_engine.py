@@ -110,7 +110,8 @@ class SkoptEngine:
         self._searched = [p for p in space.params if p.n_levels != 1]
         self._constant = {p.name: p.levels()[0] for p in space.params if p.n_levels == 1}
         self._dimensions = [_dimension(p) for p in self._searched]
-        self._rng = np.random.RandomState(seed)
+        # skopt takes a legacy RandomState, which accepts seeds below 2**32 only.
+        self._rng = np.random.RandomState(None if seed is None else seed % 2**32)
         self._opt: skopt.Optimizer | None = None
         #: space keys and values of the observations told to ``_opt``, in order
         self._told: list[tuple[tuple[Any, ...], float]] = []
