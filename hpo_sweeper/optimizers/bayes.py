@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from hpo_sweeper.optimizers.base import Optimizer, OptimizerError
-from hpo_sweeper.optimizers.random_search import SAMPLERS, UnitCubeSampler
+from hpo_sweeper.optimizers.random_search import SAMPLERS, UnitCubeSampler, equal_level_cells
 from hpo_sweeper.space import SearchSpace
 
 __all__ = ["ACQ_FUNCS", "BACKENDS", "BayesOptimizer", "default_initial_points"]
@@ -66,12 +66,13 @@ class BayesOptimizer(Optimizer):
         _check_choice("acq_func", acq_func, ACQ_FUNCS)
         _check_choice("on_failure", on_failure, ON_FAILURE)
         _check_choice("batch_strategy", batch_strategy, BATCH_STRATEGIES)
-        if n_initial_points is not None and (not isinstance(n_initial_points, int) or n_initial_points < 1):
+        if n_initial_points is not None and (
+            isinstance(n_initial_points, bool) or not isinstance(n_initial_points, int) or n_initial_points < 1
+        ):
             raise OptimizerError(f"n_initial_points must be an integer >= 1, got {n_initial_points!r}")
-        if not xi >= 0:
-            raise OptimizerError(f"xi must be >= 0, got {xi!r}")
-        if not kappa >= 0:
-            raise OptimizerError(f"kappa must be >= 0, got {kappa!r}")
+        for name, value in (("xi", xi), ("kappa", kappa)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise OptimizerError(f"{name} must be a number >= 0, got {value!r}")
         self.backend = backend
         self.on_failure = on_failure
         self.n_initial_points = (
@@ -108,7 +109,7 @@ class BayesOptimizer(Optimizer):
             n_design = n
         if n_design:
             self._n_design_used += n_design
-            out += self._unique(self.space.from_unit(self._design.draw(n_design)), n_design)
+            out += self._unique(self.space.from_unit(equal_level_cells(self.space, self._design.draw(n_design))), n_design)
         if len(out) < n:
             pending = list(self._pending.values()) + out
             proposals = self.engine.suggest(X, y, n - len(out), pending)
@@ -128,7 +129,7 @@ class BayesOptimizer(Optimizer):
         tries = 0
         while len(out) < n and tries < 200:
             tries += 1
-            p = self.space.from_unit(self._fallback_rng.random((1, len(self.space))))[0]
+            p = self.space.from_unit(equal_level_cells(self.space, self._fallback_rng.random((1, len(self.space)))))[0]
             k = self.space.key(p)
             if k not in self._seen:
                 self._seen.add(k)
