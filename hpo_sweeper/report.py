@@ -87,6 +87,7 @@ def write_plots(data: SweepData, out_dir: str | Path) -> list[Path]:
 
     matplotlib.use("Agg")  # no display needed, safe in worker processes
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator, NullFormatter
 
     out_dir = Path(out_dir)
     done = sorted((t for t in data.trials if t.value is not None), key=lambda t: t.number)
@@ -128,6 +129,9 @@ def write_plots(data: SweepData, out_dir: str | Path) -> list[Path]:
             ax.scatter(xs, ys, s=14, alpha=0.7)
             if spec.get("log") or (not spec and _looks_log(xs)):
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks collide
+            elif all(isinstance(x, int) for x in xs):
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         else:
             labels = list(dict.fromkeys(repr(x) if not isinstance(x, str) else x for x in xs))
             pos = [labels.index(repr(x) if not isinstance(x, str) else x) for x in xs]
