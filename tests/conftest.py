@@ -31,16 +31,25 @@ def load_app() -> ModuleType:
     return sys.modules[name]
 
 
-@pytest.fixture(autouse=True)
-def _restore_hydra_version_base() -> Any:
-    """``initialize(version_base=...)`` / ``hydra.main(version_base=...)`` set a process-wide
-    version base that outlives the call (jobs stop changing directory, for one). Hydra's own
-    suites assume the 1.1 default, so every test leaves the base as it found it."""
+def _version_base() -> Any:
     from hydra.version import VersionBase
 
-    saved = VersionBase.instance().version_base
+    return VersionBase.instance()
+
+
+#: Hydra's version base as it was before any test module was imported.
+_PRISTINE_VERSION_BASE = _version_base().version_base
+
+
+@pytest.fixture(autouse=True)
+def _pristine_hydra_version_base() -> Any:
+    """``@hydra.main(version_base=...)`` (run when a test module imports an app such as
+    train.py) and ``initialize(version_base=...)`` set a process-wide version base that
+    outlives them: jobs stop changing directory, for one. Hydra's own suites assume the
+    1.1 default, so every test starts and ends with the base Hydra started with."""
+    _version_base().version_base = _PRISTINE_VERSION_BASE
     yield
-    VersionBase.instance().version_base = saved
+    _version_base().version_base = _PRISTINE_VERSION_BASE
 
 
 # --- results files ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-from conftest import job_dirs, load_app, read_results, read_trials, trials_header
+from conftest import job_dirs, load_app, read_results, read_trials, run_app_subprocess, trials_header
 from hpo_sweeper.errors import HpoSweeperError
 
 SWEEP_ERRORS = (HydraException, HpoSweeperError)  # what a user sees: a message, not a crash
@@ -202,6 +202,12 @@ def test_space_from_hydra_sweeper_params(quadratic_sweep) -> None:
     assert all(c["y"] == 0.5 for c in received)  # a plain value on the command line fixes y
     assert "y" not in trials_header(sweep_dir)
 
+    # hydra.sweeper.params.<key> on the command line (the Optuna sweeper's way) replaces the entry
+    received.clear()
+    quadratic_sweep(["hydra.sweeper.params.x='interval(0.25, 0.35)'", "hydra.sweeper.n_trials=3"],
+                    task=recording(received), config_name="config_params")
+    assert len(received) == 3 and all(0.25 <= c["x"] <= 0.35 for c in received)
+
 
 # --- reproducibility ----------------------------------------------------------------------------
 
@@ -383,3 +389,56 @@ def test_random_sampled_floats_reach_the_task_in_full(quadratic_sweep) -> None:
     )
     for row, cfg in zip(read_trials(sweep_dir), received):
         assert type(cfg["x"]) is float and float(row["x"]) == cfg["x"] and 1e-8 <= cfg["x"] <= 1e-4
+
+
+# --- a real parallel launcher ---------------------------------------------------------------------
+
+
+def test_batches_through_the_joblib_launcher(tmp_path: Path) -> None:
+    # A subprocess: joblib's workers import the task by module name, which the in-process
+    # runner's task (loaded from a file path) does not have.
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    sweep_dir = tmp_path / "sweep"
+    proc = run_app_subprocess(
+        ["hydra/sweeper=random", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.batch_size=2",
+         "+search_space=quad", "hydra.sweeper.n_trials=4", "hydra.sweeper.seed=0", "hydra.sweeper.plots=false",
+         "fail_jobs=[1]", f"hydra.sweep.dir={sweep_dir}"]
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = read_trials(sweep_dir)
+    assert [r["status"] for r in rows] == ["completed", "failed", "completed", "completed"]
+    assert "boom: job 1 was told to fail" in rows[1]["error"]
+    for r in rows:
+        if r["status"] == "completed":
+            assert float(r["value"]) == quadratic(r)
+        # each trial's recorded parameters are the overrides its own job ran with
+        job_overrides = (sweep_dir / r["number"] / ".hydra" / "overrides.yaml").read_text()
+        assert f"x={r['x']}" in job_overrides and f"a={r['a']}" in job_overrides
+    assert read_results(sweep_dir)["n_failed"] == 1
+
+
+# --- known bugs (xfail strict: an XPASS means the bug is fixed; remove the marker) -------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (hpo_sweeper/sweep.py SweepRunner.run_batch): the results files are written only after a "
+    "batch finishes, so trials.csv never lists the trials in flight as 'running' (nor does "
+    "optimization_results.yaml count them in n_running); a crash mid-batch leaves no trace of them there.",
+)
+def test_trials_in_flight_are_listed_as_running(quadratic_sweep) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    task = load_app().task
+    seen: list[dict[str, str]] = []
+
+    def peek(cfg):
+        sweep_dir = Path(HydraConfig.get().sweep.dir)
+        job = HydraConfig.get().job.num
+        rows = read_trials(sweep_dir) if (sweep_dir / "trials.csv").exists() else []
+        seen.append({r["number"]: r["status"] for r in rows}.get(str(job), "absent"))
+        return task(cfg)
+
+    quadratic_sweep(["hydra/sweeper=random", "+search_space=quad", "hydra.sweeper.n_trials=3", "hydra.sweeper.seed=0"],
+                    task=peek)
+    assert seen == ["running"] * 3
