@@ -303,3 +303,64 @@ def test_describe_is_plain_data() -> None:
         },
         "fixed": {"epochs": 2},
     }
+
+
+# --- sampling: what random search draws from the space ------------------------------------------
+# Through the public create_optimizer("random", ...), which the random sweeper uses.
+
+N_SAMPLES = 4000
+
+
+def draws(spec, sampler: str = "random", n: int = N_SAMPLES, seed: int = 0) -> list:
+    from hpo_sweeper import create_optimizer
+
+    space = SearchSpace.from_config({"p": spec})
+    return [pt["p"] for pt in create_optimizer("random", space, seed=seed, sampler=sampler, n_trials=n).ask(n)]
+
+
+# With N = 4000 independent draws a proportion p has a standard error of at most
+# sqrt(0.25 / 4000) = 0.0079; the tolerance 0.04 is 5 standard errors, so a correct sampler
+# fails with probability ~1e-6 per check (and the seed is fixed anyway), while the biases
+# these checks exist to catch (uniform instead of log-uniform: 0.009 instead of 1/3 below
+# 1e-3; half-width end levels: 0.125 instead of 0.2) are far larger than 0.04.
+TOL = 0.04
+
+
+@pytest.mark.parametrize("sampler", ["random", "sobol", "halton", "lhs"])
+def test_float_sampling_is_uniform(sampler: str) -> None:
+    xs = np.array(draws("interval(-2, 2)", sampler))
+    assert xs.min() >= -2 and xs.max() <= 2
+    for q in (-1.0, 0.0, 1.0):  # the quartiles of U(-2, 2)
+        assert abs(np.mean(xs < q) - (q + 2) / 4) < TOL
+
+
+@pytest.mark.parametrize("sampler", ["random", "sobol"])
+def test_log_sampling_is_log_uniform(sampler: str) -> None:
+    xs = np.array(draws("tag(log, interval(1e-4, 1e-1))", sampler))
+    assert xs.min() >= 1e-4 and xs.max() <= 1e-1
+    for q, share in ((1e-3, 1 / 3), (1e-2, 2 / 3)):  # each decade gets a third
+        assert abs(np.mean(xs < q) - share) < TOL
+
+
+@pytest.mark.parametrize("spec", ["int(interval(1, 5))", "range(1, 6)", {"type": "int", "low": 1, "high": 9, "step": 2},
+                                  "choice(a, b, null, true, 5)"])
+@pytest.mark.parametrize("sampler", ["random", "sobol"])
+def test_discrete_levels_are_equally_likely(spec, sampler: str) -> None:
+    xs = draws(spec, sampler)
+    levels = SearchSpace.from_config({"p": spec}).params[0].levels()
+    for level in levels:  # end levels included: they must not get half-width cells
+        share = sum(same(x, level) for x in xs) / len(xs)
+        assert abs(share - 1 / len(levels)) < TOL, (level, share)
+    assert all(any(same(x, level) for level in levels) for x in xs)
+
+
+def test_lhs_stratifies_its_budget() -> None:
+    # A Latin hypercube of n points puts exactly one point in each of the n equal strata.
+    xs = draws("interval(0, 1)", "lhs", n=16, seed=3)
+    assert sorted(int(x * 16) for x in xs) == list(range(16))
+
+
+def test_same_seed_same_draws() -> None:
+    for sampler in ("random", "sobol", "halton", "lhs"):
+        assert draws("interval(0, 1)", sampler, n=8, seed=5) == draws("interval(0, 1)", sampler, n=8, seed=5)
+        assert draws("interval(0, 1)", sampler, n=8, seed=5) != draws("interval(0, 1)", sampler, n=8, seed=6)
