@@ -12,7 +12,7 @@ The JAX engine's compile time is measured directly: a ``jax.monitoring`` listene
 tracing, lowering and XLA compile durations during each call, and counts the XLA compiles.
 
 Skips: a (d, n) whose predicted time per call (the last measured warm time scaled by
-(n / n_prev)^2) exceeds ``max_call_s``, or once the method's total time passed
+(n / n_prev)^1.5) exceeds ``max_call_s``, or once the method's total time passed
 ``budget_s``, is recorded as skipped with the reason.
 
     python -m benchmarks.overhead --method bayes-jax --dims 2 6 --ns 50 200 --out /tmp/o.json
@@ -135,7 +135,7 @@ def measure(method: str, dims: list[int], ns: list[int], repeats: int, max_call_
         for n in ns:
             row: dict[str, Any] = {"method": method, "d": d, "n": n}
             spent = time.perf_counter() - t_method
-            predicted = None if last is None else last[1] * (n / last[0]) ** 2
+            predicted = None if last is None else last[1] * (n / last[0]) ** 1.5
             if predicted is not None and predicted > max_call_s:
                 row["skipped"] = f"predicted {predicted:.0f} s per call > {max_call_s:.0f} s"
             elif spent > budget_s:
@@ -150,7 +150,10 @@ def measure(method: str, dims: list[int], ns: list[int], repeats: int, max_call_
             opt = _make(method, d, seed=0)
             opt.tell_many(X, y)
             walls, cpus, comp_s, comp_n = [], [], [], []
+            reps = repeats
             for r in range(repeats + 1):
+                if r > reps:
+                    break
                 c_s0, c_n0 = (meter.seconds, meter.compiles) if meter else (0.0, 0)
                 t0, c0 = time.perf_counter(), time.process_time()
                 p = opt.ask1()
@@ -162,6 +165,8 @@ def measure(method: str, dims: list[int], ns: list[int], repeats: int, max_call_
                 opt.tell1(p, smooth(opt.vec(p)))
                 if r == 0 and walls[0] > 3 * max_call_s:
                     break  # far too slow: one call is the measurement
+                if r == 0 and walls[0] > 2.0:
+                    reps = min(repeats, 3)
             warm = walls[1:] or walls[:1]
             row.update({
                 "first_s": walls[0],
@@ -172,7 +177,8 @@ def measure(method: str, dims: list[int], ns: list[int], repeats: int, max_call_
             })
             if meter:
                 row.update({"first_compile_s": comp_s[0], "first_compiles": comp_n[0],
-                            "warm_compiles": sum(comp_n[1:])})
+                            "warm_compiles": sum(comp_n[1:]),
+                            "warm_compile_s": statistics.median(comp_s[1:]) if len(comp_s) > 1 else 0.0})
             rows.append(row)
             last = (n, row["warm_s"])
             extra = f", compile {row['first_compile_s']:.2f} s ({row['first_compiles']} XLA)" if meter else ""

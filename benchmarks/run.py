@@ -43,14 +43,15 @@ REPO = BENCH.parent
 #: the two modes; the full one is budgeted to finish within an hour on 2 cores
 CONFIGS: dict[str, dict[str, Any]] = {
     "quick": {
-        "seeds": 2,
-        "trials": {"synthetic": 15, "real": 10},
+        "problems": ["branin", "svm_digits"],
+        "seeds": {1: 2, 4: 2},
+        "trials": {"synthetic": 12, "real": 8},
         "qs": [1, 4],
         "overhead": {"dims": [2, 6], "ns": [50, 200], "repeats": 2, "max_call_s": 5.0, "budget_s": 60.0},
         "e2e": {"n_trials": 8, "repeats": 1, "speedup_trials": 4, "speedup_sleep": 0.5, "speedup_qs": (1, 2, 4)},
     },
     "full": {
-        "seeds": 10,
+        "seeds": {1: 10, 4: 5},
         "trials": {"synthetic": 50, "real": 30},
         "qs": [1, 4],
         "overhead": {"dims": [2, 6, 20], "ns": [50, 200, 500, 1000, 2000], "repeats": 5, "max_call_s": 12.0,
@@ -59,9 +60,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
     },
 }
 BUDGET_NOTES = (
-    "10 seeds per (problem, method, mode); 50 trials on the synthetic functions, 30 on the real task; "
-    "overhead repeats 5 (after one first call), a (d, n) is skipped when the time per call predicted from "
-    "the previous n exceeds 12 s or the method has used 300 s, so the slow engines stop early at large n."
+    "sequential mode: 10 seeds per (problem, method); batch mode (q=4): 5 seeds (seeds 0-4), to keep the "
+    "full run under an hour on 2 cores: 10 seeds of both modes measured ~75 min of regret runs alone, mostly "
+    "in scikit-optimize's refits. 50 trials on the synthetic functions, 30 on the real task. Overhead: 5 warm "
+    "repeats after the first call (3 when a call takes over 2 s); a (d, n) is skipped when the time per call "
+    "predicted from the previous n (scaled by (n/n_prev)^1.5) exceeds 12 s, or once the method has used 300 s."
 )
 
 
@@ -173,15 +176,15 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 meta["unavailable"][m] = why
                 _log(f"method {m} not available: {why}")
-        problems = args.problems or list(DEFAULT_PROBLEMS)
-        n_seeds = args.seeds or cfg["seeds"]
+        problems = args.problems or list(cfg.get("problems", DEFAULT_PROBLEMS))
+        n_seeds = {q: args.seeds or cfg["seeds"][q] for q in cfg["qs"]}
         jobs = []
         for p in problems:
             kind = "real" if "real" in get_problem(p).tags else "synthetic"
             n = cfg["trials"][kind]
             for q in cfg["qs"]:
                 for m in methods:
-                    for s in range(n_seeds):
+                    for s in range(n_seeds[q]):
                         jobs.append(regret.Job(p, m, s, q, n))
         if args.rerun:
             keep = [r for r in regret.load_results(reg_path) if r["method"] not in args.rerun]
@@ -255,7 +258,10 @@ def main(argv: list[str] | None = None) -> int:
                          f"are from the run of {old_meta.get('date', '?')}")
         meta["reused"] = "; ".join(parts)
         cr = meta.get("config_regret") or {}
-        meta["config"] = {"workers": args.workers, "seeds": cr.get("seeds"), "trials": cr.get("trials"),
+        seeds = cr.get("seeds") or {}
+        meta["config"] = {"workers": args.workers,
+                          "seeds": ", ".join(f"{n} at q={q}" for q, n in seeds.items()) if seeds else None,
+                          "trials": ", ".join(f"{v} ({k})" for k, v in (cr.get("trials") or {}).items()),
                           "batch sizes": cr.get("qs")}
         if mode == "full":
             meta["budget_notes"] = BUDGET_NOTES
