@@ -197,6 +197,7 @@ class SweepRunner:
         batch = [Trial(number=start + i, params=p) for i, p in enumerate(params)]
         for t in batch:
             self.trials.add(t)
+        self.write()  # the results files list the batch as running while it runs
         t0 = time.time()
         try:
             results = list(self.launch(batch))

@@ -62,6 +62,12 @@ class TimedTask:
         started = time.time()
         try:
             returned = self.task_function(cfg)
+        except SystemExit as e:
+            # Hydra's launchers catch Exception only: sys.exit() in a task would end the whole
+            # sweep. Here it fails the trial, like any other error.
+            error = RuntimeError(f"the task called sys.exit({e.code!r})")
+            _record(JobRecord(started, time.time() - started, error=_error_text(error)))
+            raise error from e
         except BaseException as e:
             _record(JobRecord(started, time.time() - started, error=_error_text(e)))
             raise
