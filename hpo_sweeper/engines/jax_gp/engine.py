@@ -1,0 +1,341 @@
+"""``JaxEngine``: the ``backend="jax"`` engine of ``BayesOptimizer``.
+
+Host-side glue around the pure, jitted pieces (``gp.fit``, ``gp.posterior``,
+``gp.condition``, ``acquisition.propose``): encode configurations as features, warp
+the targets, pad to a power-of-two bucket, choose hyperparameter restarts, decode.
+
+Notation: ``n`` observations, ``p`` pending points, ``q`` requested points, ``D``
+features, ``N = max(16, 2^ceil(log2(n + p + q)))`` the padded size; ``X: (N, D)``.
+
+Compilation: every jitted function sees only bucket-shaped arrays and hashable static
+configs, so a sweep compiles each function once per bucket: O(log n) compilations.
+No jax operation runs eagerly on data-dependent shapes (each would compile anew).
+
+Precision: float64 on CPU (the default there), float32 on accelerators (their default;
+jitter and noise floor grow, see ``numerics.safeguards_for``). float64 is enabled with
+the ``jax.enable_x64`` context manager around this engine's own calls only, so other
+JAX users in the process keep their setting.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hpo_sweeper.engines.jax_gp import acquisition as acq
+from hpo_sweeper.engines.jax_gp import gp
+from hpo_sweeper.engines.jax_gp.numerics import Safeguards, safeguards_for
+from hpo_sweeper.engines.jax_gp.warping import warp
+from hpo_sweeper.optimizers.base import OptimizerError
+from hpo_sweeper.space import SearchSpace
+
+__all__ = ["JaxEngine"]
+
+#: categorical combinations enumerated exhaustively up to this many
+MAX_ENUMERATED_COMBOS = 64
+#: smallest padded size; below it, padding is cheaper than another compilation
+MIN_BUCKET = 16
+#: best observed points whose perturbations seed the acquisition search
+N_TOP = 5
+_ACQ_KIND = {"EI": "ei", "PI": "pi", "LCB": "lcb", "UCB": "lcb"}
+_HEDGE_ARMS = ("ei", "pi", "lcb")
+
+
+@partial(jax.jit, static_argnames=("sg",))
+def _condition(post: gp.Posterior, x: jax.Array, y: jax.Array, sg: Safeguards) -> gp.Posterior:
+    _trace_counter["condition"] += 1
+    return gp.condition(post, x, y, sg)
+
+
+@partial(jax.jit, static_argnames=("sg",))
+def _mean_at(post: gp.Posterior, X: jax.Array, sg: Safeguards) -> jax.Array:
+    _trace_counter["mean_at"] += 1
+    return gp.predict(post, X, sg)[0]
+
+
+_trace_counter: dict[str, int] = {"condition": 0, "mean_at": 0}
+
+
+def trace_counts() -> dict[str, int]:
+    """Times each jitted function of this package was traced (== compiled)."""
+    return {**gp._trace_counter, **acq._trace_counter, **_trace_counter}
+
+
+def bucket(size: int) -> int:
+    return max(MIN_BUCKET, 1 << max(0, math.ceil(math.log2(max(size, 1)))))
+
+
+class JaxEngine:
+    """GP engine in JAX: Matern-5/2 ARD, MAP hyperparameters, log-EI, batches by fantasies.
+
+    engine_options:
+        device: None (JAX's default device), "cpu", "gpu", "tpu" or any platform name.
+        dtype: "float64" (default on CPU) or "float32" (default on accelerators).
+        n_restarts: hyperparameter-fit starts (previous fit, default, random) (default 4).
+        n_candidates: quasi-random candidates scored per proposal (default 1024).
+        n_starts: candidates refined by gradient ascent (default 16).
+        acq_steps: gradient-ascent steps per proposal (default 100).
+        refit_growth: between full multi-start fits at more than ``full_fit_below``
+            observations, the data must grow by this factor; in between only a short
+            warm-started refinement runs (default 1.1).
+        full_fit_below: up to this many observations every call refits from all
+            restarts (default 128; such fits are cheap).
+
+    ``acq_func="gp_hedge"``: GP-Hedge (Hoffman et al. 2011), a softmax portfolio over
+    log-EI, log-PI and LCB; each arm nominates a point, one is picked with probabilities
+    ``softmax(gains)``, and each arm's gain grows by minus the next model's mean at its
+    nominee. It costs three acquisition searches per proposal.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        *,
+        seed: int | None,
+        acq_func: str = "EI",
+        xi: float = 0.01,
+        kappa: float = 1.96,
+        batch_strategy: str = "cl_min",
+        device: str | None = None,
+        dtype: str | None = None,
+        n_restarts: int = 4,
+        n_candidates: int = 1024,
+        n_starts: int = 16,
+        acq_steps: int = 100,
+        refit_growth: float = 1.1,
+        full_fit_below: int = 128,
+    ) -> None:
+        if acq_func not in (*_ACQ_KIND, "gp_hedge"):
+            raise OptimizerError(f"the jax engine has no acquisition function {acq_func!r}")
+        if batch_strategy not in ("cl_min", "cl_mean", "cl_max"):
+            raise OptimizerError(f"the jax engine has no batch strategy {batch_strategy!r}")
+        for name, value, low in (("n_restarts", n_restarts, 1), ("n_candidates", n_candidates, 1),
+                                 ("n_starts", n_starts, 1), ("acq_steps", acq_steps, 0),
+                                 ("full_fit_below", full_fit_below, 0)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise OptimizerError(f"engine option {name} must be an integer >= {low}, got {value!r}")
+        if not refit_growth >= 1.0:
+            raise OptimizerError(f"engine option refit_growth must be >= 1, got {refit_growth!r}")
+        try:
+            self.device = jax.devices(device)[0] if device else jax.devices()[0]
+        except RuntimeError as e:
+            raise OptimizerError(f"engine option device={device!r}: JAX has no such device ({e})") from None
+        if dtype is None:
+            dtype = "float64" if self.device.platform == "cpu" else "float32"
+        if dtype not in ("float64", "float32"):
+            raise OptimizerError(f"engine option dtype must be 'float64' or 'float32', got {dtype!r}")
+        self.space = space
+        self.seed = seed
+        self.acq_func, self.xi, self.kappa, self.batch_strategy = acq_func, float(xi), float(kappa), batch_strategy
+        self.dtype = np.dtype(dtype)
+        self._x64 = self.dtype == np.float64
+        self.sg = safeguards_for(self.dtype)
+        self.n_restarts, self.refit_growth, self.full_fit_below = n_restarts, float(refit_growth), full_fit_below
+
+        layout = space.layout
+        self.D = layout.n_features
+        self._numeric = tuple(layout.numeric)
+        self._groups = tuple(tuple(g) for g in layout.categorical)
+        n_combos = math.prod(len(g) for g in self._groups)
+        self._enumerate = bool(self._groups) and n_combos <= MAX_ENUMERATED_COMBOS
+        self._acq_cfg = {
+            kind: acq.AcqConfig(
+                kind=kind, safeguards=self.sg, n_features=self.D, numeric_cols=self._numeric,
+                cat_groups=self._groups, enumerate_cats=self._enumerate,
+                n_local=max(n_candidates // 4, n_starts), n_starts=min(n_starts, n_candidates),
+                n_steps=acq_steps if self._numeric else 0, lr=0.05,
+            )
+            for kind in _HEDGE_ARMS
+        }
+        self._fit_cfg = {}  # maxiter -> FitConfig
+        # Host-side randomness only: a jax.random call outside jit would compile per shape.
+        entropy = seed if seed is not None else np.random.SeedSequence().entropy
+        self._entropy = int(entropy) % (2**63)
+        self._rng = np.random.default_rng([self._entropy, 1])
+        self._calls = 0
+
+        from scipy.stats import qmc
+
+        n_dims_u = len(self._numeric) + (1 if self._enumerate else len(self._groups))
+        sobol = qmc.Sobol(d=max(n_dims_u, 1), scramble=True, seed=np.random.default_rng([self._entropy, 2]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # n_candidates need not be a power of two
+            U = sobol.random(n_candidates)
+        combos = np.zeros((1, self.D))
+        if self._enumerate:
+            rows = []
+            for choice in itertools.product(*[range(len(g)) for g in self._groups]):
+                row = np.zeros(self.D)
+                for g, j in zip(self._groups, choice):
+                    row[g[j]] = 1.0
+                rows.append(row)
+            combos = np.array(rows)
+        levels = [layout.numeric_levels[i] for i in range(len(self._numeric))]
+        lmax = max([1] + [len(lv) for lv in levels if lv is not None])
+        lv_arr = np.full((len(self._numeric), lmax), np.inf)
+        n_lv = np.zeros(len(self._numeric), dtype=np.int32)
+        for i, lv in enumerate(levels):
+            if lv is not None:
+                lv_arr[i, : len(lv)] = np.sort(lv)
+                n_lv[i] = len(lv)
+        self._const = {
+            "sobol": self._put(U),
+            "combos": self._put(combos),
+            "levels": self._put(lv_arr),
+            "n_levels": jax.device_put(n_lv, self.device),
+        }
+
+        # State carried between calls (host numpy, tiny).
+        self._theta: np.ndarray | None = None  # warm start
+        self._full_fit_n = 0
+        self._hedge_gains = np.zeros(len(_HEDGE_ARMS))
+        self._hedge_nominees: np.ndarray | None = None
+        self.last_fit: dict[str, Any] = {}
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _put(self, a: np.ndarray) -> jax.Array:
+        with jax.enable_x64(self._x64):
+            return jax.device_put(np.asarray(a, dtype=self.dtype), self.device)
+
+    def _fit_config(self, maxiter: int) -> gp.FitConfig:
+        if maxiter not in self._fit_cfg:
+            self._fit_cfg[maxiter] = gp.make_fit_config(self.D, self.sg, maxiter)
+        return self._fit_cfg[maxiter]
+
+    def _key(self, *salt: int) -> jax.Array:
+        raw = np.random.default_rng([self._entropy, 3, *salt]).integers(0, 2**32, 2, dtype=np.uint32)
+        return jax.device_put(raw, self.device)
+
+    # --- the Engine protocol ------------------------------------------------------------------------
+
+    def suggest(
+        self, points: list[dict[str, Any]], y: np.ndarray, n: int, pending: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        if n <= 0:
+            return []
+        y = np.asarray(y, dtype=float).reshape(-1)
+        if len(points) != len(y):
+            raise ValueError(f"suggest() got {len(points)} points but {len(y)} values")
+        call = self._calls
+        self._calls += 1
+        with jax.enable_x64(self._x64):
+            if len(points) == 0:  # nothing to model: quasi-random points
+                U = np.random.default_rng([self._entropy, 4, call]).random((n, len(self.space)))
+                return self.space.from_unit(U)
+            return self._suggest(points, y, n, pending, call)
+
+    def _suggest(
+        self, points: list[dict[str, Any]], y: np.ndarray, n: int, pending: list[dict[str, Any]], call: int
+    ) -> list[dict[str, Any]]:
+        n_obs = len(points)
+        X_obs = self.space.to_features(points)
+        X_pend = self.space.to_features(pending) if pending else np.zeros((0, self.D))
+        z = warp(y)
+        N = bucket(n_obs + len(pending) + n)
+        X = np.zeros((N, self.D))
+        X[:n_obs] = X_obs
+        zp = np.zeros(N)
+        zp[:n_obs] = z
+        mask = np.zeros(N)
+        mask[:n_obs] = 1.0
+        data = gp.Data(self._put(X), self._put(zp), self._put(mask))
+
+        post = self._fit(data, n_obs)
+
+        lie = {"cl_min": np.min(z), "cl_mean": np.mean(z), "cl_max": np.max(z)}[self.batch_strategy]
+        lie_arr = self._put(np.asarray(lie))
+        for x in X_pend:
+            post = _condition(post, self._put(x), lie_arr, self.sg)
+
+        order = np.argsort(z, kind="stable")[:N_TOP]
+        top = X_obs[np.resize(order, N_TOP)]
+        inp = acq.AcqInputs(
+            sobol=self._const["sobol"], combos=self._const["combos"], levels=self._const["levels"],
+            n_levels=self._const["n_levels"], top_X=self._put(top), best=self._put(np.asarray(np.min(z))),
+            xi=self._put(np.asarray(self.xi)), kappa=self._put(np.asarray(self.kappa)),
+        )
+        if self.acq_func == "gp_hedge":
+            self._hedge_update(post)
+
+        out: list[dict[str, Any]] = []
+        nominees = []
+        for j in range(n):
+            key = self._key(call, j)
+            if self.acq_func == "gp_hedge":
+                xs = [np.asarray(acq.propose(post, key, inp, self._acq_cfg[k])[0]) for k in _HEDGE_ARMS]
+                nominees.append(np.stack(xs))
+                p = np.exp(self._hedge_gains - np.max(self._hedge_gains))
+                x = xs[int(self._rng.choice(len(xs), p=p / p.sum()))]
+            else:
+                x = np.asarray(acq.propose(post, key, inp, self._acq_cfg[_ACQ_KIND[self.acq_func]])[0])
+            x = np.where(np.isfinite(x), x, 0.5)  # belt and braces: decoding must never see NaN
+            (pt,) = self.space.from_features(x[None, :])
+            out.append(pt)
+            if j < n - 1:
+                post = _condition(post, self._put(self.space.to_features([pt])[0]), lie_arr, self.sg)
+        if nominees:
+            self._hedge_nominees = nominees[0]
+        return out
+
+    # --- model fitting --------------------------------------------------------------------------------
+
+    def _fit(self, data: gp.Data, n_obs: int) -> gp.Posterior:
+        """MAP hyperparameters (multi-start, or a warm refinement), then the posterior."""
+        cfg_full = self._fit_config(100)
+        default = gp.default_theta(cfg_full)
+        full = (
+            self._theta is None
+            or n_obs <= self.full_fit_below
+            or n_obs >= self.refit_growth * self._full_fit_n
+        )
+        if full:
+            starts = [default] if self._theta is None else [self._theta, default]
+            n_random = max(0, self.n_restarts - len(starts))
+            if n_random:
+                starts += list(gp.sample_prior_theta(self._rng, n_random, cfg_full))
+            theta0 = np.stack(starts[: self.n_restarts])
+            cfg = cfg_full
+            self._full_fit_n = n_obs
+        else:
+            theta0 = self._theta[None, :]
+            cfg = self._fit_config(20)
+        theta, value = gp.fit(data, self._put(theta0), cfg)
+        theta = np.asarray(theta, dtype=float)
+        ok = bool(np.isfinite(np.asarray(value))) and bool(np.all(np.isfinite(theta)))
+        if not ok:
+            warnings.warn(
+                "jax GP engine: the hyperparameter fit gave non-finite values; using default hyperparameters",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            theta = default
+        post = gp.posterior(data, self._put(theta), cfg_full)
+        if not bool(np.all(np.isfinite(np.asarray(post.alpha)))) and ok:
+            warnings.warn(
+                "jax GP engine: the fitted model is not finite; using default hyperparameters",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            theta = default
+            post = gp.posterior(data, self._put(theta), cfg_full)
+        if ok:
+            self._theta = theta
+        self.last_fit = {"theta": theta, "value": float(np.asarray(value)), "full": full, "n": n_obs,
+                         "bucket": int(data.X.shape[0])}
+        return post
+
+    def _hedge_update(self, post: gp.Posterior) -> None:
+        """GP-Hedge: each arm gains minus the new model's mean at its last nominee."""
+        if self._hedge_nominees is None:
+            return
+        mu = np.asarray(_mean_at(post, self._put(self._hedge_nominees), self.sg), dtype=float)
+        self._hedge_gains -= mu
+        self._hedge_gains -= np.max(self._hedge_gains)  # only differences matter; keep them bounded

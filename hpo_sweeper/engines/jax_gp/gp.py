@@ -1,0 +1,235 @@
+"""Exact GP regression on padded data: MAP hyperparameters, posterior, conditioning.
+
+Notation: ``N`` padded rows (a power of two), ``n`` real rows (``mask == 1``, always the
+first ``n`` slots), ``D`` features, ``P = D + 3`` hyperparameters.
+``X: (N, D)`` features in [0, 1]; ``z: (N,)`` warped, standardised targets (0 on padding);
+``K: (N, N)``; ``L: (N, N)`` lower Cholesky factor of ``K``; ``theta: (P,)``
+``= [log lengthscales (D), log signal variance, log(noise - noise_floor), constant mean]``.
+
+Padding is invisible to the model: a padded row of ``K`` is a row of the identity and its
+target is 0, so it adds nothing to the likelihood and its slot of ``L`` stays a row of
+the identity. ``condition`` fills the next free slot with a (fantasy) observation in
+O(N^2) by writing one row of ``L``; the array shapes, hence the compiled programs,
+never change within a bucket.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.linalg import cho_solve, solve_triangular
+
+from hpo_sweeper.engines.jax_gp.kernels import cross_cov
+from hpo_sweeper.engines.jax_gp.numerics import Safeguards, safe_cholesky
+from hpo_sweeper.engines.jax_gp.optim import lbfgs
+
+__all__ = [
+    "Data",
+    "FitConfig",
+    "Posterior",
+    "condition",
+    "default_theta",
+    "fit",
+    "posterior",
+    "predict",
+    "sample_prior_theta",
+]
+
+#: name -> number of times a jitted function of this package was traced (== compiled, as
+#: shapes and static arguments are the cache key). Read by tests; never reset by the engine.
+_trace_counter: dict[str, int] = {"fit": 0, "posterior": 0}
+
+#: log lengthscales are clipped here: 2.5e-3 .. 400 in the unit cube is already extreme
+_LOG_LS_BOUNDS = (-6.0, 6.0)
+_LOG_SIGNAL_BOUNDS = (-7.0, 5.0)
+_LOG_NOISE_BOUNDS = (-25.0, 2.0)
+
+
+class FitConfig(NamedTuple):
+    """Static (hashable) configuration of the hyperparameter fit."""
+
+    n_features: int
+    safeguards: Safeguards
+    maxiter: int
+    #: LogNormal lengthscale prior, dimension-scaled as in BoTorch (Hvarfner et al. 2024)
+    ls_loc: float
+    ls_scale: float
+    #: LogNormal prior on the noise variance (BoTorch: LogNormal(-4, 1))
+    noise_loc: float = -4.0
+    noise_scale: float = 1.0
+    #: LogNormal prior on the signal variance; the targets are standardised so ~1 is expected
+    signal_loc: float = 0.0
+    signal_scale: float = 1.0
+    #: Normal prior on the constant mean (standardised units)
+    mean_scale: float = 1.0
+
+
+def make_fit_config(n_features: int, safeguards: Safeguards, maxiter: int) -> FitConfig:
+    return FitConfig(
+        n_features=n_features,
+        safeguards=safeguards,
+        maxiter=maxiter,
+        ls_loc=math.sqrt(2.0) + 0.5 * math.log(max(n_features, 1)),
+        ls_scale=math.sqrt(3.0),
+    )
+
+
+class Data(NamedTuple):
+    X: jax.Array  # (N, D)
+    z: jax.Array  # (N,)
+    mask: jax.Array  # (N,) 1.0 real, 0.0 padding
+
+
+class Hypers(NamedTuple):
+    inv_ls: jax.Array  # (D,)
+    signal: jax.Array  # ()
+    noise: jax.Array  # ()
+    mean: jax.Array  # ()
+
+
+class Posterior(NamedTuple):
+    """Everything needed to predict, as one immutable pytree."""
+
+    X: jax.Array  # (N, D)
+    mask: jax.Array  # (N,)
+    L: jax.Array  # (N, N)
+    alpha: jax.Array  # (N,) K^-1 resid
+    resid: jax.Array  # (N,) z - mean on filled slots, 0 elsewhere
+    hypers: Hypers
+    diag: jax.Array  # () noise + jitter actually on K's diagonal
+    count: jax.Array  # () int, first free slot
+
+
+def unpack(theta: jax.Array, cfg: FitConfig) -> Hypers:
+    D = cfg.n_features
+    log_ls = jnp.clip(theta[:D], *_LOG_LS_BOUNDS)
+    log_signal = jnp.clip(theta[D], *_LOG_SIGNAL_BOUNDS)
+    log_noise = jnp.clip(theta[D + 1], *_LOG_NOISE_BOUNDS)
+    return Hypers(
+        inv_ls=jnp.exp(-log_ls),
+        signal=jnp.exp(log_signal),
+        noise=cfg.safeguards.noise_floor + jnp.exp(log_noise),
+        mean=theta[D + 2],
+    )
+
+
+def default_theta(cfg: FitConfig) -> np.ndarray:
+    """(P,) the prior's mode for the lengthscales (where BoTorch starts them), unit signal,
+    noise at its prior median, zero mean. Also the fallback when a fit fails. Host-side."""
+    D = cfg.n_features
+    log_ls = cfg.ls_loc - cfg.ls_scale**2  # mode of LogNormal(loc, scale)
+    log_noise = math.log(max(math.exp(cfg.noise_loc) - cfg.safeguards.noise_floor, 1e-12))
+    return np.concatenate([np.full(D, log_ls), [0.0, log_noise, 0.0]])
+
+
+def sample_prior_theta(rng: np.random.Generator, n: int, cfg: FitConfig) -> np.ndarray:
+    """(n, P) random restarts, host-side: lengthscales around the prior's mode (its full
+    width would mostly propose flat models), signal and noise near typical values."""
+    D = cfg.n_features
+    mode = cfg.ls_loc - cfg.ls_scale**2
+    log_ls = mode + rng.normal(0.0, 1.0, (n, D))
+    log_signal = rng.normal(0.0, 0.5, (n, 1))
+    log_noise = rng.normal(-8.0, 2.0, (n, 1))
+    return np.concatenate([log_ls, log_signal, log_noise, np.zeros((n, 1))], axis=1)
+
+
+def _cov(X: jax.Array, mask: jax.Array, h: Hypers, diag: jax.Array, sg: Safeguards) -> jax.Array:
+    """(N, N) masked covariance: real block ``signal k + diag I``, identity on padding."""
+    K = h.signal * cross_cov(X, X, h.inv_ls, sg.tiny)
+    K = K * mask[:, None] * mask[None, :]
+    return K + jnp.diag(mask * diag + (1.0 - mask))
+
+
+def _neg_log_lognormal(log_x: jax.Array, loc: float, scale: float) -> jax.Array:
+    """-log of the LogNormal density at x = exp(log_x), up to a constant (no Jacobian: the
+    prior is on x, as in GPyTorch/BoTorch)."""
+    return log_x + 0.5 * ((log_x - loc) / scale) ** 2
+
+
+def neg_log_posterior(theta: jax.Array, data: Data, cfg: FitConfig) -> jax.Array:
+    """-log p(z | theta) - log p(theta), up to a constant."""
+    sg = cfg.safeguards
+    h = unpack(theta, cfg)
+    K = _cov(data.X, data.mask, h, h.noise + sg.jitter, sg)
+    L = jnp.linalg.cholesky(K)  # NaN when not PD: the line search rejects the step
+    r = (data.z - h.mean) * data.mask
+    a = solve_triangular(L, r, lower=True)
+    n = jnp.sum(data.mask)
+    nll = 0.5 * jnp.dot(a, a) + jnp.sum(jnp.log(jnp.diagonal(L))) + 0.5 * n * math.log(2 * math.pi)
+    prior = (
+        jnp.sum(_neg_log_lognormal(-jnp.log(h.inv_ls), cfg.ls_loc, cfg.ls_scale))
+        + _neg_log_lognormal(jnp.log(h.noise), cfg.noise_loc, cfg.noise_scale)
+        + _neg_log_lognormal(jnp.log(h.signal), cfg.signal_loc, cfg.signal_scale)
+        + 0.5 * (h.mean / cfg.mean_scale) ** 2
+    )
+    return nll + prior
+
+
+@partial(jax.jit, static_argnames=("cfg",))
+def fit(data: Data, theta0: jax.Array, cfg: FitConfig) -> tuple[jax.Array, jax.Array]:
+    """Multi-start MAP fit. ``theta0: (R, P)`` restarts, optimised in parallel (vmap).
+
+    Returns the best ``theta: (P,)`` and its objective (inf when every restart failed).
+    """
+    _trace_counter["fit"] += 1
+    obj = partial(neg_log_posterior, data=data, cfg=cfg)
+    res = jax.vmap(lambda t: lbfgs(obj, t, maxiter=cfg.maxiter))(theta0)
+    ok = jnp.isfinite(res.value) & jnp.all(jnp.isfinite(res.theta), axis=1)
+    values = jnp.where(ok, res.value, jnp.inf)
+    best = jnp.argmin(values)
+    return res.theta[best], values[best]
+
+
+@partial(jax.jit, static_argnames=("cfg",))
+def posterior(data: Data, theta: jax.Array, cfg: FitConfig) -> Posterior:
+    """Condition the GP with hyperparameters ``theta`` on ``data``."""
+    _trace_counter["posterior"] += 1
+    sg = cfg.safeguards
+    h = unpack(theta, cfg)
+    K = _cov(data.X, data.mask, h, h.noise, sg)
+    L, jitter = safe_cholesky(K, sg)
+    # safe_cholesky put ``jitter`` on the padding too; keep those rows exactly identity.
+    eye = jnp.eye(K.shape[0], dtype=K.dtype)
+    pad = (1.0 - data.mask)[:, None] * eye
+    L = L * (1.0 - pad) + pad
+    resid = (data.z - h.mean) * data.mask
+    alpha = cho_solve((L, True), resid)
+    count = jnp.sum(data.mask).astype(jnp.int32)
+    return Posterior(data.X, data.mask, L, alpha, resid, h, h.noise + jitter, count)
+
+
+def predict(post: Posterior, Xq: jax.Array, sg: Safeguards) -> tuple[jax.Array, jax.Array]:
+    """Latent posterior mean and variance at ``Xq: (M, D)`` -> ``(M,), (M,)``."""
+    h = post.hypers
+    k = h.signal * cross_cov(Xq, post.X, h.inv_ls, sg.tiny) * post.mask  # (M, N)
+    mean = h.mean + k @ post.alpha
+    v = solve_triangular(post.L, k.T, lower=True)  # (N, M)
+    var = h.signal - jnp.sum(v * v, axis=0)
+    return mean, jnp.maximum(var, sg.min_variance)
+
+
+def condition(post: Posterior, x: jax.Array, y: jax.Array, sg: Safeguards) -> Posterior:
+    """Add the observation ``(x: (D,), y: ())`` in the first free slot, O(N^2).
+
+    The new row of L is ``[L11^-1 k, d]`` with ``d^2 = k(x,x) + diag - |L11^-1 k|^2``;
+    the rows after it remain rows of the identity. Used for pending points and the
+    fantasies of a batch (kriging believer / constant liar), never for a refit.
+    """
+    h = post.hypers
+    i = post.count
+    kx = h.signal * cross_cov(x[None, :], post.X, h.inv_ls, sg.tiny)[0] * post.mask  # (N,)
+    v = solve_triangular(post.L, kx, lower=True)  # zero beyond the filled slots
+    # The Schur complement is at least the noise in exact arithmetic; round-off must not
+    # push it below (a near-duplicate point would otherwise get a zero pivot).
+    d2 = jnp.maximum(h.signal + post.diag - jnp.dot(v, v), post.diag)
+    L = post.L.at[i].set(v.at[i].set(jnp.sqrt(d2)))
+    mask = post.mask.at[i].set(1.0)
+    resid = post.resid.at[i].set(y - h.mean)
+    alpha = cho_solve((L, True), resid)
+    return Posterior(post.X.at[i].set(x), mask, L, alpha, resid, h, post.diag, i + 1)
+
