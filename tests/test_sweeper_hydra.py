@@ -416,40 +416,29 @@ def test_batches_through_the_joblib_launcher(tmp_path: Path) -> None:
     assert read_results(sweep_dir)["n_failed"] == 1
 
 
-# --- known bugs (xfail strict: an XPASS means the bug is fixed; remove the marker) -------------------
+# --- regressions (fixed in 16e56d0) -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (hpo_sweeper/sweep.py SweepRunner.run_batch): the results files are written only after a "
-    "batch finishes, so trials.csv never lists the trials in flight as 'running' (nor does "
-    "optimization_results.yaml count them in n_running); a crash mid-batch leaves no trace of them there.",
-)
 def test_trials_in_flight_are_listed_as_running(quadratic_sweep) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     task = load_app().task
-    seen: list[dict[str, str]] = []
+    seen: list[tuple[str, int | None]] = []
 
     def peek(cfg):
+        # While this job runs, the results files say so.
         sweep_dir = Path(HydraConfig.get().sweep.dir)
         job = HydraConfig.get().job.num
         rows = read_trials(sweep_dir) if (sweep_dir / "trials.csv").exists() else []
-        seen.append({r["number"]: r["status"] for r in rows}.get(str(job), "absent"))
+        results = read_results(sweep_dir) if (sweep_dir / "optimization_results.yaml").exists() else {}
+        seen.append(({r["number"]: r["status"] for r in rows}.get(str(job), "absent"), results.get("n_running")))
         return task(cfg)
 
-    quadratic_sweep(["hydra/sweeper=random", "+search_space=quad", "hydra.sweeper.n_trials=3", "hydra.sweeper.seed=0"],
-                    task=peek)
-    assert seen == ["running"] * 3
+    quadratic_sweep(["hydra/sweeper=random", "+search_space=quad", "hydra.sweeper.n_trials=3", "hydra.sweeper.seed=0",
+                     "hydra.sweeper.batch_size=2"], task=peek)
+    assert seen == [("running", 2), ("running", 2), ("running", 1)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SystemExit,
-    reason="BUG (hydra_plugins/hpo_sweeper_plugin/_impl.py TimedTask): a task that calls sys.exit('...') "
-    "re-raises SystemExit, which Hydra's launcher does not catch (it catches Exception): the whole sweep "
-    "ends and the trial is never recorded, instead of becoming a failed trial with its error text.",
-)
 def test_a_task_calling_sys_exit_is_a_failed_trial(quadratic_sweep) -> None:
     import sys
 
