@@ -475,7 +475,10 @@ def write_report(data: dict[str, Any], out_dir: Path) -> Path:
     if meta.get("budget_notes"):
         L += ["Budget: " + meta["budget_notes"], ""]
     L += ["Section times: " + ", ".join(f"{k} {v.get('wall_s', 0) / 60:.1f} min" for k, v in
-                                       meta.get("sections", {}).items()), ""]
+                                       meta.get("sections", {}).items())
+          + (f". The regret runs used {sum(r.get('cpu_s', 0) for r in data.get('regret', [])) / 60:.0f} CPU-minutes "
+             f"in all (about {sum(r.get('cpu_s', 0) for r in data.get('regret', [])) / 120:.0f} min of wall time "
+             "on 2 otherwise idle cores)" if data.get("regret") else ""), ""]
 
     L += ["## Targets", "", "From issue 3 (skopt backend), issue 4 (JAX engine) and issue 6 (batches).", ""]
     L += _targets(rv, ov, e2e)
