@@ -214,8 +214,8 @@ def _quote(text: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _reads_back(text: str) -> bool:
     """Does an unquoted string parse back to itself, as a plain string?"""
-    if text == "" or text != text.strip():
-        return False
+    if text == "" or any(c.isspace() for c in text):
+        return False  # hydra would read "x y" back, but quoting it matches what users type
     try:
         override = _parser().parse_override(f"k={text}")
     except Exception:  # noqa: BLE001 - any parse failure means: quote it

@@ -96,6 +96,8 @@ class JobResult:
 
 
 Launch = Callable[[list[Trial]], Sequence[JobResult]]
+#: Checks that a batch of configurations can become jobs; raises ``SweepConfigError`` if not.
+Validate = Callable[[list[dict[str, Any]]], None]
 #: Looks for the result of a trial left ``running`` by a dead sweep process.
 Recover = Callable[[Trial], "JobResult | None"]
 
@@ -115,6 +117,7 @@ class SweepRunner:
         warm_start: Sequence[tuple[dict[str, Any], float | None]] = (),
         early_stop: EarlyStop | None = None,
         recover: Recover | None = None,
+        validate: Validate | None = None,
     ) -> None:
         """
         Args:
@@ -124,6 +127,8 @@ class SweepRunner:
             warm_start: (configuration, value) pairs of earlier sweeps, told to the
                 optimiser before the first proposal; they do not count as trials.
             recover: finds results of trials a dead process left ``running``.
+            validate: checks a batch before any of it is recorded or launched, so a
+                configuration that cannot become a job stops the sweep with a clear error.
         """
         self.optimizer = optimizer
         self.settings = settings
@@ -132,6 +137,7 @@ class SweepRunner:
         self.trials = trials if trials is not None else TrialLog()
         self.early_stop = early_stop or EarlyStop()
         self.recover = recover
+        self.validate = validate
         self.stop_reason: str | None = None
         self._enqueue = list(enqueue)
         self._warm_start = list(warm_start)
@@ -193,6 +199,8 @@ class SweepRunner:
         self._queue = rerun + [p for p in self._enqueue if space.key(p) not in seen]
 
     def run_batch(self, params: list[dict[str, Any]]) -> list[Trial]:
+        if self.validate is not None:
+            self.validate(params)
         start = self.trials.next_number()
         batch = [Trial(number=start + i, params=p) for i, p in enumerate(params)]
         for t in batch:

@@ -39,6 +39,10 @@ BAD = {
                         ["sampler", "'sobolev'"]),
     "grid_points-0": (["hydra/sweeper=grid", "x=interval(0, 1)", "hydra.sweeper.grid_points=0"], ["grid_points", "0"]),
     "random-without-parameters": (["hydra/sweeper=random", "x=0.5"], ["search space is empty"]),
+    # A swept key the config lacks (a typo): every job config is composed before the first launch.
+    "typo-in-swept-key": (["hydra/sweeper=grid", "a=1,2", "valeu=3,4"], ["cannot be composed", "valeu"]),
+    "typo-in-searched-key": (["hydra/sweeper=random", "+search_space=quad", "xx=interval(0, 1)"],
+                             ["cannot be composed", "xx"]),
 }
 
 

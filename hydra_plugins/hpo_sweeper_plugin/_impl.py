@@ -153,6 +153,7 @@ class SweeperAdapter:
             runner = SweepRunner(
                 optimizer, settings, self._launch, sweep_dir=self.sweep_dir, trials=store,
                 enqueue=enqueue, warm_start=warm_start, early_stop=early_stop, recover=self._recover,
+                validate=self._validate,
             )
             try:
                 runner.run()
@@ -186,7 +187,8 @@ class SweeperAdapter:
             seed = int(stored_seed)
         elif seed is None:
             seed = secrets.randbelow(2**31)
-            log.info("No seed given: using seed=%d (set hydra.sweeper.seed=%d to repeat this sweep)", seed, seed)
+            if self.kind != "grid":  # a grid has no randomness to repeat
+                log.info("No seed given: using seed=%d (set hydra.sweeper.seed=%d to repeat this sweep)", seed, seed)
         store.set_meta("space", described)
         store.set_meta("seed", seed)
         store.set_meta("kind", self.kind)
@@ -220,10 +222,17 @@ class SweeperAdapter:
 
     def _launch(self, trials: list[Trial]) -> list[JobResult]:
         batch = [self.job_overrides(t.params) for t in trials]
-        self.plugin.validate_batch_is_legal(batch)
         returns = list(self.launcher.launch(batch, initial_job_idx=trials[0].number))
         self.returns.append(returns)
         return [_job_result(r, self.sweep_dir, t.number) for r, t in zip(returns, trials)]
+
+    def _validate(self, params: list[dict[str, Any]]) -> None:
+        """Compose every job's config up front: a bad override stops the sweep before it runs."""
+        batch = [self.job_overrides(p) for p in params]
+        try:
+            self.plugin.validate_batch_is_legal(batch)
+        except Exception as e:  # noqa: BLE001 - hydra raises several types for a bad composition
+            raise SweepConfigError(f"the job config cannot be composed with overrides {batch[0]}: {e}") from e
 
     def _warn_idle_workers(self, batch_size: int) -> None:
         launcher_cfg = self.config.hydra.get("launcher") or {}
