@@ -30,12 +30,14 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import log_ndtr
 
 from hpo_sweeper.engines.jax_gp.gp import Posterior, predict
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards, log_h
+from hpo_sweeper.engines.jax_gp.optim import lbfgs
 
-__all__ = ["AcqConfig", "AcqInputs", "acq_value", "propose"]
+__all__ = ["AcqConfig", "AcqInputs", "CandidateSampler", "acq_value", "propose"]
 
 KINDS = ("ei", "pi", "lcb")
 #: times ``propose`` was traced (== compiled); read by tests
@@ -51,20 +53,18 @@ class AcqConfig(NamedTuple):
     numeric_cols: tuple[int, ...]
     cat_groups: tuple[tuple[int, ...], ...]
     enumerate_cats: bool
-    n_local: int  # perturbations of the best points
+    has_levels: bool  # some numeric column is discrete: snap and re-score after the ascent
     n_starts: int  # S
-    n_steps: int  # Adam steps
-    lr: float  # initial Adam step in unit-cube units (cosine-decayed)
+    n_steps: int  # L-BFGS evaluations / Adam steps per start
+    optimizer: str = "lbfgs"  # or "adam"
+    lr: float = 0.05  # Adam's initial step in unit-cube units (cosine-decayed)
 
 
 class AcqInputs(NamedTuple):
     """Traced inputs of ``propose`` (arrays only, so changing them never recompiles)."""
 
-    sobol: jax.Array  # (M0, n_numeric + n_cat_dims) base quasi-random points
-    combos: jax.Array  # (C, D) one-hot rows of every categorical combination (or (1, D))
     levels: jax.Array  # (n_numeric, Lmax) sorted unit levels, +inf padded
     n_levels: jax.Array  # (n_numeric,) int, 0 = continuous
-    top_X: jax.Array  # (k, D) best observed points (repeated when fewer)
     best: jax.Array  # () incumbent, standardised
     xi: jax.Array  # ()
     kappa: jax.Array  # ()
@@ -82,51 +82,58 @@ def acq_value(post: Posterior, X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> 
     return jnp.log(sigma) + log_h(u)
 
 
-def _one_hot_groups(u: jax.Array, groups: tuple[tuple[int, ...], ...], D: int) -> jax.Array:
-    """(M, n_groups) uniforms -> (M, D) one-hot categoricals (numeric columns 0)."""
-    X = jnp.zeros((u.shape[0], D), u.dtype)
-    for g, cols in enumerate(groups):
-        idx = jnp.minimum((u[:, g] * len(cols)).astype(jnp.int32), len(cols) - 1)
-        X = X.at[:, jnp.array(cols)].set(jax.nn.one_hot(idx, len(cols), dtype=u.dtype))
-    return X
+class CandidateSampler:
+    """Host-side (numpy) candidate generation: cheap, and it keeps random-number
+    generation and scatters out of the compiled program (they dominated compile time).
 
+    Candidates are already valid points: one-hot categoricals, numeric levels snapped.
+    """
 
-def _candidates(key: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> jax.Array:
-    """(M0 + n_local, D) candidate points."""
-    D, num = cfg.n_features, jnp.array(cfg.numeric_cols, dtype=jnp.int32)
-    n_num = len(cfg.numeric_cols)
-    k_shift, k_par, k_scale, k_eps, k_cat, k_res = jax.random.split(key, 6)
-    dtype = inp.sobol.dtype
-    U = jnp.mod(inp.sobol + jax.random.uniform(k_shift, (inp.sobol.shape[1],), dtype), 1.0)
-    M0 = U.shape[0]
-    if cfg.cat_groups and cfg.enumerate_cats:
-        C = inp.combos.shape[0]
-        # Stratify the combinations over the candidates so each gets ~M0 / C of them.
-        idx = (jnp.arange(M0) + jnp.floor(U[:, n_num] * C).astype(jnp.int32)) % C
-        Xg = inp.combos[idx]
-    elif cfg.cat_groups:
-        Xg = _one_hot_groups(U[:, n_num:], cfg.cat_groups, D)
-    else:
-        Xg = jnp.zeros((M0, D), dtype)
-    if n_num:
-        Xg = Xg.at[:, num].set(U[:, :n_num])
+    def __init__(self, sobol: np.ndarray, numeric_cols: tuple[int, ...], cat_groups: tuple[tuple[int, ...], ...],
+                 combos: np.ndarray | None, levels: list[np.ndarray | None], n_features: int) -> None:
+        self.sobol, self.num, self.groups, self.combos = sobol, list(numeric_cols), cat_groups, combos
+        self.levels, self.D = levels, n_features
 
-    # Local candidates: the best observed points perturbed at scales 1e-3 .. 0.2, so the
-    # search refines the incumbent as well as it explores.
-    nl = cfg.n_local
-    parents = inp.top_X[jax.random.randint(k_par, (nl,), 0, inp.top_X.shape[0])]
-    scale = jnp.exp(jax.random.uniform(k_scale, (nl, 1), dtype, math.log(1e-3), math.log(0.2)))
-    Xl = parents
-    if n_num:
-        step = scale * jax.random.normal(k_eps, (nl, n_num), dtype)
-        Xl = Xl.at[:, num].set(jnp.clip(parents[:, num] + step, 0.0, 1.0))
-    if cfg.cat_groups:
-        fresh = _one_hot_groups(jax.random.uniform(k_cat, (nl, len(cfg.cat_groups)), dtype), cfg.cat_groups, D)
-        for g, cols in enumerate(cfg.cat_groups):
-            c = jnp.array(cols)
-            swap = jax.random.uniform(jax.random.fold_in(k_res, g), (nl, 1), dtype) < 0.2
-            Xl = Xl.at[:, c].set(jnp.where(swap, fresh[:, c], Xl[:, c]))
-    return jnp.concatenate([Xg, Xl], axis=0)
+    def snap(self, X: np.ndarray) -> np.ndarray:
+        """Numeric columns with levels -> nearest level, in place; returns X."""
+        for j, lv in zip(self.num, self.levels):
+            if lv is not None:
+                i = np.clip(np.searchsorted(lv, X[:, j]), 1, max(len(lv) - 1, 1))
+                lo, hi = lv[i - 1], lv[np.minimum(i, len(lv) - 1)]
+                X[:, j] = np.where(np.abs(X[:, j] - lo) <= np.abs(hi - X[:, j]), lo, hi)
+        return X
+
+    def _one_hot(self, X: np.ndarray, u: np.ndarray) -> None:
+        for g, cols in enumerate(self.groups):
+            idx = np.minimum((u[:, g] * len(cols)).astype(int), len(cols) - 1)
+            X[:, list(cols)] = np.eye(len(cols))[idx]
+
+    def sample(self, rng: np.random.Generator, n_global: int, n_local: int, top_X: np.ndarray) -> np.ndarray:
+        """(n_global + n_local, D): a shifted Sobol block and perturbations of ``top_X``."""
+        n_num = len(self.num)
+        U = np.mod(self.sobol[:n_global] + rng.random(self.sobol.shape[1]), 1.0)  # Cranley-Patterson
+        Xg = np.zeros((n_global, self.D))
+        if self.groups and self.combos is not None:
+            C = len(self.combos)
+            # Stratify the combinations over the candidates so each gets ~n_global / C of them.
+            idx = (np.arange(n_global) + np.floor(U[:, n_num] * C).astype(int)) % C
+            Xg = self.combos[idx].copy()
+        elif self.groups:
+            self._one_hot(Xg, U[:, n_num:])
+        Xg[:, self.num] = U[:, :n_num]
+        # Local candidates: the best points perturbed at scales 1e-3 .. 0.2 (log-uniform), so
+        # the search refines the incumbent as well as it explores; categoricals resampled
+        # with probability 0.2 per group.
+        Xl = top_X[rng.integers(0, len(top_X), n_local)].copy()
+        scale = np.exp(rng.uniform(np.log(1e-3), np.log(0.2), (n_local, 1)))
+        Xl[:, self.num] = np.clip(Xl[:, self.num] + scale * rng.standard_normal((n_local, n_num)), 0.0, 1.0)
+        if self.groups:
+            fresh = np.zeros_like(Xl)
+            self._one_hot(fresh, rng.random((n_local, len(self.groups))))
+            for cols in self.groups:
+                swap = rng.random((n_local, 1)) < 0.2
+                Xl[:, list(cols)] = np.where(swap, fresh[:, list(cols)], Xl[:, list(cols)])
+        return self.snap(np.concatenate([Xg, Xl], axis=0))
 
 
 def _snap(X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> jax.Array:
@@ -146,8 +153,9 @@ def _snap(X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> jax.Array:
     return X.at[:, num].set(snapped)
 
 
-def _ascend(post: Posterior, X0: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> jax.Array:
-    """Projected Adam from ``X0: (S, D)`` on the numeric columns; returns each start's best iterate."""
+def _ascend(post: Posterior, X0: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> tuple[jax.Array, jax.Array]:
+    """Projected Adam from ``X0: (S, D)`` on the numeric columns: each start's best iterate
+    ``(S, D)`` and its value ``(S,)``."""
     grad_mask = jnp.zeros(cfg.n_features, X0.dtype).at[jnp.array(cfg.numeric_cols, dtype=jnp.int32)].set(1.0)
 
     def total(X: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -175,9 +183,30 @@ def _ascend(post: Posterior, X0: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> j
 
     z = jnp.zeros_like(X0)
     init = (X0, z, z, X0, jnp.full(X0.shape[0], -jnp.inf, X0.dtype))
-    X, _, _, best_X, best_a = jax.lax.fori_loop(0, cfg.n_steps, step, init)
-    a_last = acq_value(post, X, inp, cfg)
-    return jnp.where((a_last > best_a)[:, None], X, best_X)
+    # The last step's move is never evaluated: one acquisition graph in the program, not two.
+    _, _, _, best_X, best_a = jax.lax.fori_loop(0, cfg.n_steps, step, init)
+    return best_X, best_a
+
+
+def _ascend_lbfgs(post: Posterior, X0: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> tuple[jax.Array, jax.Array]:
+    """L-BFGS from each row of ``X0: (S, D)`` (vmapped) on the numeric columns.
+
+    The box is removed by ``x = (1 - cos u) / 2``: smooth, onto [0, 1], and a maximum on
+    a face of the cube is a stationary point in ``u``, so plain L-BFGS handles bounds.
+    """
+    num = jnp.array(cfg.numeric_cols, dtype=jnp.int32)
+
+    def to_x(base: jax.Array, u: jax.Array) -> jax.Array:
+        return base.at[num].set(0.5 * (1.0 - jnp.cos(u)))
+
+    def one(base: jax.Array) -> tuple[jax.Array, jax.Array]:
+        # Off the faces a little: there du/dx is infinite and the start could not move.
+        u0 = jnp.arccos(1.0 - 2.0 * jnp.clip(base[num], 1e-4, 1.0 - 1e-4))
+        res = lbfgs(lambda u: -acq_value(post, to_x(base, u)[None, :], inp, cfg)[0], u0,
+                    maxiter=cfg.n_steps, gtol=1e-7, ftol=1e-12)
+        return to_x(base, res.theta), -res.value
+
+    return jax.vmap(one)(X0)
 
 
 def _exchange(X: jax.Array, cfg: AcqConfig) -> jax.Array:
@@ -190,30 +219,37 @@ def _exchange(X: jax.Array, cfg: AcqConfig) -> jax.Array:
     return jnp.concatenate(out, axis=0)
 
 
+def _is_known(X: jax.Array, post: Posterior) -> jax.Array:
+    """(F, D) -> (F,) bool: the row equals a filled slot of ``post`` (observed or pending)."""
+    d2 = jnp.sum(X * X, 1)[:, None] + jnp.sum(post.X * post.X, 1)[None, :] - 2.0 * (X @ post.X.T)
+    return jnp.any((d2 < 1e-12) & (post.mask[None, :] > 0), axis=1)
+
+
 @partial(jax.jit, static_argnames=("cfg",))
-def propose(post: Posterior, key: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> tuple[jax.Array, jax.Array]:
-    """The acquisition's maximiser among valid, new points: ``(x: (D,), value: ())``."""
+def propose(post: Posterior, Xc: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> tuple[jax.Array, jax.Array]:
+    """The acquisition's maximiser among valid, new points: ``(x: (D,), value: ())``.
+
+    ``Xc: (M, D)`` valid candidates (``CandidateSampler``); the best ``S`` start the ascent.
+    """
     _trace_counter["propose"] += 1
-    Xc = _candidates(key, inp, cfg)
     ac = acq_value(post, Xc, inp, cfg)
-    ac = jnp.where(jnp.isfinite(ac), ac, -jnp.inf)
-    _, top = jax.lax.top_k(ac, cfg.n_starts)
-    X0 = Xc[top]
-    finals = [_snap(X0, inp, cfg)]
+    # Candidates that repeat an observed or pending point cannot start: in small discrete
+    # spaces the best few candidates are often exactly the points already evaluated.
+    ac = jnp.where(jnp.isfinite(ac) & ~_is_known(Xc, post), ac, -jnp.inf)
+    a0, top = jax.lax.top_k(ac, cfg.n_starts)
+    Xf, af = Xc[top], a0
     if cfg.numeric_cols and cfg.n_steps > 0:
-        finals.append(_snap(_ascend(post, X0, inp, cfg), inp, cfg))
-    if cfg.cat_groups and cfg.enumerate_cats and not cfg.numeric_cols:
-        finals.append(inp.combos)  # all-categorical and small: score every configuration
-    Xf = jnp.concatenate(finals, axis=0)
+        ascend = _ascend_lbfgs if cfg.optimizer == "lbfgs" else _ascend
+        Xo, ao = ascend(post, Xf, inp, cfg)
+        if cfg.has_levels:
+            Xo = _snap(Xo, inp, cfg)
+            ao = acq_value(post, Xo, inp, cfg)
+        Xf, af = jnp.concatenate([Xf, Xo], axis=0), jnp.concatenate([af, ao])
     if cfg.cat_groups and not cfg.enumerate_cats:
-        Xf = jnp.concatenate([Xf, _exchange(Xf, cfg)], axis=0)
-    af = acq_value(post, Xf, inp, cfg)
+        Xe = _exchange(Xf, cfg)
+        Xf, af = jnp.concatenate([Xf, Xe], axis=0), jnp.concatenate([af, acq_value(post, Xe, inp, cfg)])
     af = jnp.where(jnp.isfinite(af), af, -jnp.inf)
-    # Never propose what is already observed or pending (all filled slots of post.X).
-    d2 = jnp.sum((Xf[:, None, :] - post.X[None, :, :]) ** 2, axis=-1)  # (F, N)
-    dup = jnp.any((d2 < 1e-16) & (post.mask[None, :] > 0), axis=1)
-    score = jnp.where(dup, -jnp.inf, af)
+    score = jnp.where(_is_known(Xf, post), -jnp.inf, af)
     # If every finalist repeats a point, the front replaces it; still return the best.
     i = jnp.where(jnp.any(jnp.isfinite(score)), jnp.argmax(score), jnp.argmax(af))
     return Xf[i], af[i]
-

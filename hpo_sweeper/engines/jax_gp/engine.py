@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hpo_sweeper.engines.jax_gp import acquisition as acq
-from hpo_sweeper.engines.jax_gp import gp
+from hpo_sweeper.engines.jax_gp import blas_threads, gp
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards, safeguards_for
 from hpo_sweeper.engines.jax_gp.warping import warp
 from hpo_sweeper.optimizers.base import OptimizerError
@@ -41,7 +41,7 @@ __all__ = ["JaxEngine"]
 #: categorical combinations enumerated exhaustively up to this many
 MAX_ENUMERATED_COMBOS = 64
 #: smallest padded size; below it, padding is cheaper than another compilation
-MIN_BUCKET = 16
+MIN_BUCKET = 32
 #: best observed points whose perturbations seed the acquisition search
 N_TOP = 5
 _ACQ_KIND = {"EI": "ei", "PI": "pi", "LCB": "lcb", "UCB": "lcb"}
@@ -86,7 +86,13 @@ class JaxEngine:
             observations, the data must grow by this factor; in between only a short
             warm-started refinement runs (default 1.1).
         full_fit_below: up to this many observations every call refits from all
-            restarts (default 128; such fits are cheap).
+            restarts (default 64; such fits are cheap).
+        max_fit_points: the hyperparameter fit uses at most this many observations, a
+            random subset (default 128); the posterior always uses all of them.
+        acq_optimizer: "lbfgs" (default) or "adam", the gradient ascent on the acquisition.
+        blas_threads: OpenBLAS threads while the engine runs on CPU (default 1: the
+            matrices are small, and extra threads are very slow on a busy machine; see
+            ``blas_threads.py``); None leaves OpenBLAS alone.
 
     ``acq_func="gp_hedge"``: GP-Hedge (Hoffman et al. 2011), a softmax portfolio over
     log-EI, log-PI and LCB; each arm nominates a point, one is picked with probabilities
@@ -110,7 +116,10 @@ class JaxEngine:
         n_starts: int = 16,
         acq_steps: int = 100,
         refit_growth: float = 1.1,
-        full_fit_below: int = 128,
+        full_fit_below: int = 64,
+        max_fit_points: int = 128,
+        acq_optimizer: str = "lbfgs",
+        blas_threads: int | None = 1,
     ) -> None:
         if acq_func not in (*_ACQ_KIND, "gp_hedge"):
             raise OptimizerError(f"the jax engine has no acquisition function {acq_func!r}")
@@ -118,9 +127,13 @@ class JaxEngine:
             raise OptimizerError(f"the jax engine has no batch strategy {batch_strategy!r}")
         for name, value, low in (("n_restarts", n_restarts, 1), ("n_candidates", n_candidates, 1),
                                  ("n_starts", n_starts, 1), ("acq_steps", acq_steps, 0),
-                                 ("full_fit_below", full_fit_below, 0)):
+                                 ("full_fit_below", full_fit_below, 0), ("max_fit_points", max_fit_points, 2)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise OptimizerError(f"engine option {name} must be an integer >= {low}, got {value!r}")
+        if blas_threads is not None and (not isinstance(blas_threads, int) or blas_threads < 1):
+            raise OptimizerError(f"engine option blas_threads must be None or an integer >= 1, got {blas_threads!r}")
+        if acq_optimizer not in ("lbfgs", "adam"):
+            raise OptimizerError(f"engine option acq_optimizer must be 'lbfgs' or 'adam', got {acq_optimizer!r}")
         if not refit_growth >= 1.0:
             raise OptimizerError(f"engine option refit_growth must be >= 1, got {refit_growth!r}")
         try:
@@ -138,6 +151,10 @@ class JaxEngine:
         self._x64 = self.dtype == np.float64
         self.sg = safeguards_for(self.dtype)
         self.n_restarts, self.refit_growth, self.full_fit_below = n_restarts, float(refit_growth), full_fit_below
+        self.max_fit_points = max_fit_points
+        self.n_candidates, self.n_starts, self.acq_steps = n_candidates, n_starts, acq_steps
+        self.acq_optimizer = acq_optimizer
+        self.blas_threads = blas_threads if self.device.platform == "cpu" else None
 
         layout = space.layout
         self.D = layout.n_features
@@ -145,16 +162,8 @@ class JaxEngine:
         self._groups = tuple(tuple(g) for g in layout.categorical)
         n_combos = math.prod(len(g) for g in self._groups)
         self._enumerate = bool(self._groups) and n_combos <= MAX_ENUMERATED_COMBOS
-        self._acq_cfg = {
-            kind: acq.AcqConfig(
-                kind=kind, safeguards=self.sg, n_features=self.D, numeric_cols=self._numeric,
-                cat_groups=self._groups, enumerate_cats=self._enumerate,
-                n_local=max(n_candidates // 4, n_starts), n_starts=min(n_starts, n_candidates),
-                n_steps=acq_steps if self._numeric else 0, lr=0.05,
-            )
-            for kind in _HEDGE_ARMS
-        }
-        self._fit_cfg = {}  # maxiter -> FitConfig
+        self._fit_cfg: dict[int, gp.FitConfig] = {}  # maxiter -> FitConfig
+        self._acq_cfg: dict[tuple[str, int], acq.AcqConfig] = {}  # (kind, bucket) -> AcqConfig
         # Host-side randomness only: a jax.random call outside jit would compile per shape.
         entropy = seed if seed is not None else np.random.SeedSequence().entropy
         self._entropy = int(entropy) % (2**63)
@@ -169,7 +178,7 @@ class JaxEngine:
             warnings.simplefilter("ignore", UserWarning)  # n_candidates need not be a power of two
             U = sobol.random(n_candidates)
         combos = np.zeros((1, self.D))
-        if self._enumerate:
+        if self._enumerate:  # every combination of the categoricals, as one-hot rows
             rows = []
             for choice in itertools.product(*[range(len(g)) for g in self._groups]):
                 row = np.zeros(self.D)
@@ -185,12 +194,10 @@ class JaxEngine:
             if lv is not None:
                 lv_arr[i, : len(lv)] = np.sort(lv)
                 n_lv[i] = len(lv)
-        self._const = {
-            "sobol": self._put(U),
-            "combos": self._put(combos),
-            "levels": self._put(lv_arr),
-            "n_levels": jax.device_put(n_lv, self.device),
-        }
+        self._has_levels = bool(np.any(n_lv > 0))
+        self._sampler = acq.CandidateSampler(U, self._numeric, self._groups, combos if self._enumerate else None,
+                                             [None if lv is None else np.sort(lv) for lv in levels], self.D)
+        self._const = {"levels": self._put(lv_arr), "n_levels": jax.device_put(n_lv, self.device)}
 
         # State carried between calls (host numpy, tiny).
         self._theta: np.ndarray | None = None  # warm start
@@ -198,6 +205,7 @@ class JaxEngine:
         self._hedge_gains = np.zeros(len(_HEDGE_ARMS))
         self._hedge_nominees: np.ndarray | None = None
         self.last_fit: dict[str, Any] = {}
+        self._feat_cache: tuple[list[dict[str, Any]], np.ndarray] = ([], np.zeros((0, self.D)))
 
     # --- helpers --------------------------------------------------------------------------------
 
@@ -210,9 +218,34 @@ class JaxEngine:
             self._fit_cfg[maxiter] = gp.make_fit_config(self.D, self.sg, maxiter)
         return self._fit_cfg[maxiter]
 
-    def _key(self, *salt: int) -> jax.Array:
-        raw = np.random.default_rng([self._entropy, 3, *salt]).integers(0, 2**32, 2, dtype=np.uint32)
-        return jax.device_put(raw, self.device)
+    def _acq_config(self, kind: str, N: int) -> acq.AcqConfig:
+        """The acquisition search shrinks for large buckets: its cost is ~ starts x steps x N^2."""
+        if (kind, N) not in self._acq_cfg:
+            shrink = min(1.0, 256.0 / N)
+            self._acq_cfg[kind, N] = acq.AcqConfig(
+                kind=kind, safeguards=self.sg, n_features=self.D, numeric_cols=self._numeric,
+                cat_groups=self._groups, enumerate_cats=self._enumerate,
+                has_levels=self._has_levels,
+                n_starts=max(1, min(self.n_starts, int(round(self.n_starts * math.sqrt(shrink))))),
+                n_steps=self.acq_steps if self._numeric else 0, optimizer=self.acq_optimizer,
+            )
+        return self._acq_cfg[kind, N]
+
+    def _features(self, points: list[dict[str, Any]]) -> np.ndarray:
+        """space.to_features with a cache: the front passes the same dicts again and again
+        (its history), and encoding 1000 points in Python costs more than the GP algebra."""
+        cached, X = self._feat_cache
+        k = 0
+        for a, b in zip(cached, points):
+            if a is not b:
+                break
+            k += 1
+        if k < len(points):
+            X = np.concatenate([X[:k], self.space.to_features(points[k:])], axis=0)
+        else:
+            X = X[:k]
+        self._feat_cache = (list(points), X)
+        return X
 
     # --- the Engine protocol ------------------------------------------------------------------------
 
@@ -226,7 +259,7 @@ class JaxEngine:
             raise ValueError(f"suggest() got {len(points)} points but {len(y)} values")
         call = self._calls
         self._calls += 1
-        with jax.enable_x64(self._x64):
+        with jax.enable_x64(self._x64), blas_threads.limit(self.blas_threads):
             if len(points) == 0:  # nothing to model: quasi-random points
                 U = np.random.default_rng([self._entropy, 4, call]).random((n, len(self.space)))
                 return self.space.from_unit(U)
@@ -236,7 +269,7 @@ class JaxEngine:
         self, points: list[dict[str, Any]], y: np.ndarray, n: int, pending: list[dict[str, Any]], call: int
     ) -> list[dict[str, Any]]:
         n_obs = len(points)
-        X_obs = self.space.to_features(points)
+        X_obs = self._features(points)
         X_pend = self.space.to_features(pending) if pending else np.zeros((0, self.D))
         z = warp(y)
         N = bucket(n_obs + len(pending) + n)
@@ -248,7 +281,7 @@ class JaxEngine:
         mask[:n_obs] = 1.0
         data = gp.Data(self._put(X), self._put(zp), self._put(mask))
 
-        post = self._fit(data, n_obs)
+        post = self._fit(data, X_obs, z)
 
         lie = {"cl_min": np.min(z), "cl_mean": np.mean(z), "cl_max": np.max(z)}[self.batch_strategy]
         lie_arr = self._put(np.asarray(lie))
@@ -257,9 +290,10 @@ class JaxEngine:
 
         order = np.argsort(z, kind="stable")[:N_TOP]
         top = X_obs[np.resize(order, N_TOP)]
+        # Fewer candidates for large buckets: scoring costs M N^2.
+        M0 = min(self.n_candidates, max(256, int(self.n_candidates * 256 / N)))
         inp = acq.AcqInputs(
-            sobol=self._const["sobol"], combos=self._const["combos"], levels=self._const["levels"],
-            n_levels=self._const["n_levels"], top_X=self._put(top), best=self._put(np.asarray(np.min(z))),
+            levels=self._const["levels"], n_levels=self._const["n_levels"], best=self._put(np.asarray(np.min(z))),
             xi=self._put(np.asarray(self.xi)), kappa=self._put(np.asarray(self.kappa)),
         )
         if self.acq_func == "gp_hedge":
@@ -268,14 +302,15 @@ class JaxEngine:
         out: list[dict[str, Any]] = []
         nominees = []
         for j in range(n):
-            key = self._key(call, j)
+            rng = np.random.default_rng([self._entropy, 3, call, j])
+            Xc = self._put(self._sampler.sample(rng, M0, max(64, M0 // 4), top))
             if self.acq_func == "gp_hedge":
-                xs = [np.asarray(acq.propose(post, key, inp, self._acq_cfg[k])[0]) for k in _HEDGE_ARMS]
+                xs = [np.asarray(acq.propose(post, Xc, inp, self._acq_config(k, N))[0]) for k in _HEDGE_ARMS]
                 nominees.append(np.stack(xs))
                 p = np.exp(self._hedge_gains - np.max(self._hedge_gains))
                 x = xs[int(self._rng.choice(len(xs), p=p / p.sum()))]
             else:
-                x = np.asarray(acq.propose(post, key, inp, self._acq_cfg[_ACQ_KIND[self.acq_func]])[0])
+                x = np.asarray(acq.propose(post, Xc, inp, self._acq_config(_ACQ_KIND[self.acq_func], N))[0])
             x = np.where(np.isfinite(x), x, 0.5)  # belt and braces: decoding must never see NaN
             (pt,) = self.space.from_features(x[None, :])
             out.append(pt)
@@ -287,8 +322,17 @@ class JaxEngine:
 
     # --- model fitting --------------------------------------------------------------------------------
 
-    def _fit(self, data: gp.Data, n_obs: int) -> gp.Posterior:
-        """MAP hyperparameters (multi-start, or a warm refinement), then the posterior."""
+    def _fit(self, data: gp.Data, X_obs: np.ndarray, z: np.ndarray) -> gp.Posterior:
+        """MAP hyperparameters, then the posterior on all of ``data``.
+
+        Cost control (a fit costs ~ restarts x iterations x n^3):
+        * the fit sees at most ``max_fit_points`` observations, a seeded random subset
+          (9 or so hyperparameters are well determined by 128 points);
+        * a full multi-start fit (previous optimum, default, random) runs while
+          n <= ``full_fit_below`` and whenever n has grown by ``refit_growth`` since the
+          last one; in between, 10 L-BFGS iterations refine the previous optimum.
+        """
+        n_obs = len(z)
         cfg_full = self._fit_config(100)
         default = gp.default_theta(cfg_full)
         full = (
@@ -306,25 +350,32 @@ class JaxEngine:
             self._full_fit_n = n_obs
         else:
             theta0 = self._theta[None, :]
-            cfg = self._fit_config(20)
-        theta, value = gp.fit(data, self._put(theta0), cfg)
+            cfg = self._fit_config(10)
+        if n_obs <= self.max_fit_points:
+            fit_data = data
+        else:
+            pick = np.random.default_rng([self._entropy, 5, n_obs]).choice(n_obs, self.max_fit_points, replace=False)
+            idx = np.sort(pick)
+            Nf = bucket(len(idx))
+            Xf, zf, mf = np.zeros((Nf, self.D)), np.zeros(Nf), np.zeros(Nf)
+            Xf[: len(idx)], zf[: len(idx)], mf[: len(idx)] = X_obs[idx], z[idx], 1.0
+            fit_data = gp.Data(self._put(Xf), self._put(zf), self._put(mf))
+        post, theta, value = gp.fit(fit_data, data, self._put(theta0), self._put(default), cfg)
         theta = np.asarray(theta, dtype=float)
-        ok = bool(np.isfinite(np.asarray(value))) and bool(np.all(np.isfinite(theta)))
+        ok = bool(np.isfinite(np.asarray(value)))
         if not ok:
             warnings.warn(
                 "jax GP engine: the hyperparameter fit gave non-finite values; using default hyperparameters",
                 RuntimeWarning,
                 stacklevel=4,
             )
-            theta = default
-        post = gp.posterior(data, self._put(theta), cfg_full)
-        if not bool(np.all(np.isfinite(np.asarray(post.alpha)))) and ok:
+        elif not bool(np.all(np.isfinite(np.asarray(post.alpha)))):
             warnings.warn(
                 "jax GP engine: the fitted model is not finite; using default hyperparameters",
                 RuntimeWarning,
                 stacklevel=4,
             )
-            theta = default
+            ok, theta = False, default
             post = gp.posterior(data, self._put(theta), cfg_full)
         if ok:
             self._theta = theta

@@ -171,24 +171,34 @@ def neg_log_posterior(theta: jax.Array, data: Data, cfg: FitConfig) -> jax.Array
 
 
 @partial(jax.jit, static_argnames=("cfg",))
-def fit(data: Data, theta0: jax.Array, cfg: FitConfig) -> tuple[jax.Array, jax.Array]:
-    """Multi-start MAP fit. ``theta0: (R, P)`` restarts, optimised in parallel (vmap).
+def fit(
+    fit_data: Data, data: Data, theta0: jax.Array, default: jax.Array, cfg: FitConfig
+) -> tuple[Posterior, jax.Array, jax.Array]:
+    """Multi-start MAP fit on ``fit_data``, then the posterior on ``data``, in one program.
 
-    Returns the best ``theta: (P,)`` and its objective (inf when every restart failed).
+    ``theta0: (R, P)`` restarts are optimised in parallel (vmap). When no restart ends
+    finite, the posterior uses ``default`` (the caller warns: ``value`` is then inf).
+    ``fit_data`` may be a subset of ``data`` (or ``data`` itself).
+    Returns ``(posterior, theta: (P,), value: ())``.
     """
     _trace_counter["fit"] += 1
-    obj = partial(neg_log_posterior, data=data, cfg=cfg)
+    obj = partial(neg_log_posterior, data=fit_data, cfg=cfg)
     res = jax.vmap(lambda t: lbfgs(obj, t, maxiter=cfg.maxiter))(theta0)
     ok = jnp.isfinite(res.value) & jnp.all(jnp.isfinite(res.theta), axis=1)
     values = jnp.where(ok, res.value, jnp.inf)
     best = jnp.argmin(values)
-    return res.theta[best], values[best]
+    theta = jnp.where(jnp.isfinite(values[best]), res.theta[best], default)
+    return _posterior(data, theta, cfg), theta, values[best]
 
 
 @partial(jax.jit, static_argnames=("cfg",))
 def posterior(data: Data, theta: jax.Array, cfg: FitConfig) -> Posterior:
-    """Condition the GP with hyperparameters ``theta`` on ``data``."""
+    """Condition the GP with hyperparameters ``theta`` on ``data`` (no fit)."""
     _trace_counter["posterior"] += 1
+    return _posterior(data, theta, cfg)
+
+
+def _posterior(data: Data, theta: jax.Array, cfg: FitConfig) -> Posterior:
     sg = cfg.safeguards
     h = unpack(theta, cfg)
     K = _cov(data.X, data.mask, h, h.noise, sg)

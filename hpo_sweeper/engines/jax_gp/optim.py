@@ -1,12 +1,16 @@
 """A small, jit- and vmap-friendly L-BFGS minimiser (no optax/jaxopt dependency).
 
-Notation: ``P`` parameters; ``theta: (P,)``; ``S, Y: (m, P)`` the last ``m``
-steps and gradient changes (a ring buffer, slot ``k % m`` is the newest).
+Notation: ``P`` parameters; ``theta: (P,)``; ``S, Y: (m, P)`` the last ``m`` steps and
+gradient changes (a ring buffer, slot ``(k - 1) % m`` is the newest).
 
-Backtracking Armijo line search: a trial point whose value is NaN or +inf is
-simply rejected (the step halves), so a failed Cholesky inside ``fun`` shrinks
-the step instead of poisoning the iterate. Every loop is a ``lax.while_loop`` with
-an iteration cap, so ``vmap`` over restarts runs until the slowest converges.
+One loop, one function evaluation per iteration: each iteration evaluates the trial
+point ``theta + t d``; if it passes the Armijo test it is accepted (memory updated, new
+direction), otherwise the step halves. The objective therefore appears once in the
+compiled program, which keeps XLA compile times down (the fit and the acquisition
+search are compiled once per bucket). A trial whose value is NaN or +inf just fails
+the test, so a failed Cholesky inside ``fun`` shrinks the step instead of poisoning
+the iterate. ``maxiter`` counts evaluations; ``vmap`` over starts runs until the
+slowest is done.
 """
 
 from __future__ import annotations
@@ -19,21 +23,27 @@ import jax.numpy as jnp
 
 __all__ = ["LbfgsResult", "lbfgs"]
 
+_ARMIJO = 1e-4
+_MAX_HALVINGS = 30
+
 
 class LbfgsResult(NamedTuple):
     theta: jax.Array  # (P,) best point found
-    value: jax.Array  # () its value (inf when the start itself was not finite)
-    n_iter: jax.Array  # () iterations used
+    value: jax.Array  # () its value (inf when no finite value was ever seen)
+    n_eval: jax.Array  # () evaluations used
 
 
 class _State(NamedTuple):
-    theta: jax.Array
+    theta: jax.Array  # accepted iterate
     f: jax.Array
     g: jax.Array
+    d: jax.Array  # search direction from theta
+    t: jax.Array  # trial step length
+    halvings: jax.Array
     S: jax.Array
     Y: jax.Array
     rho: jax.Array
-    k: jax.Array  # number of stored pairs
+    k: jax.Array  # pairs stored since the last reset
     it: jax.Array
     done: jax.Array
 
@@ -46,8 +56,7 @@ def _two_loop(g: jax.Array, S: jax.Array, Y: jax.Array, rho: jax.Array, k: jax.A
     def first(i: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
         q, alphas = carry
         j = (k - 1 - i) % m  # newest to oldest
-        use = i < count
-        a = jnp.where(use, rho[j] * jnp.dot(S[j], q), 0.0)
+        a = jnp.where(i < count, rho[j] * jnp.dot(S[j], q), 0.0)
         return q - a * Y[j], alphas.at[j].set(a)
 
     q, alphas = jax.lax.fori_loop(0, m, first, (g, jnp.zeros(m, g.dtype)))
@@ -58,9 +67,8 @@ def _two_loop(g: jax.Array, S: jax.Array, Y: jax.Array, rho: jax.Array, k: jax.A
 
     def second(i: jax.Array, r: jax.Array) -> jax.Array:
         j = (k - count + i) % m  # oldest to newest
-        use = i < count
         b = rho[j] * jnp.dot(Y[j], r)
-        return jnp.where(use, r + S[j] * (alphas[j] - b), r)
+        return jnp.where(i < count, r + S[j] * (alphas[j] - b), r)
 
     return jax.lax.fori_loop(0, m, second, r)
 
@@ -69,74 +77,77 @@ def lbfgs(
     fun: Callable[[jax.Array], jax.Array],
     theta0: jax.Array,
     *,
-    maxiter: int,
+    maxiter: int | jax.Array,
     history: int = 10,
     gtol: float = 1e-5,
     ftol: float = 1e-10,
-    max_backtracks: int = 25,
 ) -> LbfgsResult:
-    """Minimise a scalar ``fun`` from ``theta0`` with at most ``maxiter`` iterations."""
+    """Minimise a scalar ``fun`` from ``theta0`` with at most ``maxiter`` evaluations."""
     vg = jax.value_and_grad(fun)
     dtype = theta0.dtype
     P = theta0.shape[0]
-    f0, g0 = vg(theta0)
-    finite0 = jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0))
-    f0 = jnp.where(finite0, f0, jnp.inf)
-    g0 = jnp.where(finite0, g0, 0.0)
+    zeros = jnp.zeros(P, dtype)
+    # The first "trial" is theta0 itself against f = +inf, so it is always accepted.
     init = _State(
-        theta0, f0, g0,
+        theta0, jnp.asarray(jnp.inf, dtype), zeros, zeros, jnp.asarray(0.0, dtype), jnp.asarray(0),
         jnp.zeros((history, P), dtype), jnp.zeros((history, P), dtype), jnp.zeros(history, dtype),
-        jnp.asarray(0), jnp.asarray(0), ~finite0,
+        jnp.asarray(0), jnp.asarray(0), jnp.asarray(False),
     )
 
     def cond(s: _State) -> jax.Array:
         return (~s.done) & (s.it < maxiter)
 
     def body(s: _State) -> _State:
-        d = -_two_loop(s.g, s.S, s.Y, s.rho, s.k)
-        gd = jnp.dot(s.g, d)
-        # Not a descent direction (curvature info gone stale): fall back to steepest descent.
-        bad = ~(gd < 0) | ~jnp.all(jnp.isfinite(d))
-        d = jnp.where(bad, -s.g, d)
-        gd = jnp.where(bad, -jnp.dot(s.g, s.g), gd)
-        # First step of a fresh history: a unit-length move, not a unit gradient step.
-        t0 = jnp.where(s.k == 0, jnp.minimum(1.0, 1.0 / (jnp.linalg.norm(d) + 1e-30)), 1.0).astype(dtype)
+        trial = s.theta + s.t * s.d
+        f_new, g_new = vg(trial)
+        gd = jnp.dot(s.g, s.d)
+        finite = jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new))
+        accepted = finite & (f_new <= s.f + _ARMIJO * s.t * gd)
+        first = ~jnp.isfinite(s.f)  # theta0 itself was just evaluated
 
-        def ls_cond(c: tuple[jax.Array, jax.Array, jax.Array, jax.Array]) -> jax.Array:
-            t, f_new, _, j = c
-            ok = jnp.isfinite(f_new) & (f_new <= s.f + 1e-4 * t * gd)
-            return (~ok) & (j < max_backtracks)
-
-        def ls_body(c: tuple[jax.Array, jax.Array, jax.Array, jax.Array]) -> tuple[jax.Array, ...]:
-            t, _, _, j = c
-            t = t * 0.5
-            f_new, g_new = vg(s.theta + t * d)
-            return t, f_new, g_new, j + 1
-
-        f1, g1 = vg(s.theta + t0 * d)
-        t, f_new, g_new, _ = jax.lax.while_loop(ls_cond, ls_body, (t0, f1, g1, jnp.asarray(0)))
-        accepted = jnp.isfinite(f_new) & (f_new <= s.f + 1e-4 * t * gd) & jnp.all(jnp.isfinite(g_new))
-        theta_new = jnp.where(accepted, s.theta + t * d, s.theta)
-        f_new = jnp.where(accepted, f_new, s.f)
-        g_new = jnp.where(accepted, g_new, s.g)
-
-        step = theta_new - s.theta
-        dg = g_new - s.g
+        # --- accepted: curvature pair, convergence test, next direction ---
+        step, dg = trial - s.theta, g_new - s.g
         sy = jnp.dot(step, dg)
-        store = accepted & (sy > 1e-10 * jnp.dot(dg, dg))  # keep the approximation positive definite
+        store = accepted & ~first & (sy > 1e-10 * jnp.dot(dg, dg))  # keep H positive definite
         slot = s.k % history
         S = jnp.where(store, s.S.at[slot].set(step), s.S)
         Y = jnp.where(store, s.Y.at[slot].set(dg), s.Y)
         rho = jnp.where(store, s.rho.at[slot].set(1.0 / jnp.where(sy != 0, sy, 1.0)), s.rho)
-        # A failed line search with curvature pairs stored: forget them and retry from a
-        # gradient step; failing on a plain gradient step means we are done.
-        k = jnp.where(accepted, s.k + store.astype(s.k.dtype), 0)
-        give_up = ~accepted & (s.k == 0)
-
+        k = s.k + store.astype(s.k.dtype)
+        d_acc = -_two_loop(g_new, S, Y, rho, k)
+        # Not a descent direction (stale curvature): forget the memory, take the gradient.
+        bad = ~(jnp.dot(g_new, d_acc) < 0) | ~jnp.all(jnp.isfinite(d_acc))
+        d_acc = jnp.where(bad, -g_new, d_acc)
+        k = jnp.where(bad, 0, k)
+        # A fresh memory starts with a unit-length move rather than a unit-gradient step.
+        t_acc = jnp.where(k == 0, jnp.minimum(1.0, 1.0 / (jnp.linalg.norm(d_acc) + 1e-30)), 1.0).astype(dtype)
         converged = (jnp.max(jnp.abs(g_new)) < gtol) | (
-            accepted & (jnp.abs(s.f - f_new) <= ftol * jnp.maximum(1.0, jnp.abs(f_new)))
+            ~first & (jnp.abs(s.f - f_new) <= ftol * jnp.maximum(1.0, jnp.abs(f_new)))
         )
-        return _State(theta_new, f_new, g_new, S, Y, rho, k, s.it + 1, converged | give_up)
+
+        # --- rejected: halve the step; after too many halvings drop the memory, and if a
+        # plain gradient step fails too we are at a (numerical) minimum ---
+        exhausted = s.halvings + 1 >= _MAX_HALVINGS
+        restart = exhausted & (s.k > 0)
+        d_rej = jnp.where(restart, -s.g, s.d)
+        t_rej = jnp.where(restart, jnp.minimum(1.0, 1.0 / (jnp.linalg.norm(s.g) + 1e-30)), 0.5 * s.t).astype(dtype)
+        give_up = (exhausted & (s.k == 0)) | (first & ~finite)
+
+        def pick(a: jax.Array, b: jax.Array) -> jax.Array:
+            return jnp.where(accepted, a, b)
+
+        return _State(
+            theta=pick(trial, s.theta),
+            f=pick(f_new, s.f),
+            g=pick(g_new, s.g),
+            d=pick(d_acc, d_rej),
+            t=pick(t_acc, t_rej),
+            halvings=pick(jnp.asarray(0), jnp.where(restart, 0, s.halvings + 1)),
+            S=S, Y=Y, rho=rho,
+            k=pick(k, jnp.where(restart, 0, s.k)),
+            it=s.it + 1,
+            done=pick(converged, give_up),
+        )
 
     out = jax.lax.while_loop(cond, body, init)
     return LbfgsResult(out.theta, out.f, out.it)
