@@ -68,13 +68,15 @@ PROBLEMS: dict[str, tuple[dict[str, str], Callable[[dict[str, Any]], float], flo
 # --- runs ----------------------------------------------------------------------------------------
 
 
-def run_regret(problem: str, seed: int, trials: int, engine_options: dict[str, Any], kind: str = "bayes") -> dict[str, Any]:
+def run_regret(problem: str, seed: int, trials: int, engine_options: dict[str, Any], kind: str = "bayes",
+               options: dict[str, Any] | None = None) -> dict[str, Any]:
     from hpo_sweeper import SearchSpace, create_optimizer
 
     spec, f, optimum = PROBLEMS[problem]
     space = SearchSpace.from_config(spec)
     if kind == "bayes":
-        opt = create_optimizer("bayes", space, seed=seed, backend="jax", n_trials=trials, engine_options=engine_options)
+        opt = create_optimizer("bayes", space, seed=seed, backend="jax", n_trials=trials, engine_options=engine_options,
+                               **(options or {}))
     else:
         opt = create_optimizer("random", space, seed=seed)
     best, t0, trace = math.inf, time.perf_counter(), []
@@ -168,6 +170,7 @@ def main() -> None:
     t.add_argument("--rounds", type=int, default=10)
     c = sub.add_parser("compiles")
     c.add_argument("--calls", type=int, default=40)
+    r.add_argument("--options", default="{}", help="JSON dict of BayesOptimizer options (xi, acq_func, ...)")
     for p in (r, t, c):
         p.add_argument("--engine-options", default="{}", help="JSON dict of engine options")
     args = ap.parse_args()
@@ -181,9 +184,9 @@ def main() -> None:
         if args.jobs > 1:
             with ProcessPoolExecutor(args.jobs) as ex:
                 results = list(ex.map(run_regret, [args.problem] * len(seeds), seeds, [args.trials] * len(seeds),
-                                      [eo] * len(seeds), [kind] * len(seeds)))
+                                      [eo] * len(seeds), [kind] * len(seeds), [json.loads(args.options)] * len(seeds)))
         else:
-            results = [run_regret(args.problem, s, args.trials, eo, kind) for s in seeds]
+            results = [run_regret(args.problem, s, args.trials, eo, kind, json.loads(args.options)) for s in seeds]
         for res in results:
             print(f"{args.problem} seed={res['seed']:3d} regret={res['regret']:.3e} ({res['seconds']:.1f} s)", flush=True)
         regrets = [res["regret"] for res in results]

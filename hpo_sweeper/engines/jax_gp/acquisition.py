@@ -4,10 +4,16 @@ Notation: ``D`` features, ``M`` candidates, ``S`` gradient starts; ``X: (M, D)``
 ``mu, var: (M,)`` latent posterior mean and variance in standardised (warped) units;
 ``best``: the incumbent's standardised value; every acquisition is MAXIMISED.
 
-* log-EI: ``log sigma + log_h((best - xi - mu) / sigma)`` (numerics.log_h, Ament et al.
-  2023) so flat regions far from the incumbent still have a usable gradient;
-* log-PI: ``log Phi((best - xi - mu) / sigma)``;
+* log-EI: ``log sigma + log_h(u)``, ``u = (best - mu) / sigma - xi`` (numerics.log_h,
+  Ament et al. 2023) so flat regions far from the incumbent still have a usable gradient;
+* log-PI: ``log Phi(u)``;
 * LCB: ``kappa sigma - mu`` (the lower confidence bound of a minimiser, negated).
+
+``xi`` is a margin in units of the posterior standard deviation, not of y: EI then asks
+for an improvement of ``xi sigma(x)``. With a margin fixed in y units (skopt's reading),
+xi = 0.01 stalled Hartmann-6 at a regret of ~2e-3 once the remaining improvement was
+below it (measured: median regret 2.6e-3 after 45 and after 70 trials; 1.3e-4 and 6e-6
+with the sd-relative margin), while near the incumbent sigma -> 0 and the margin vanishes.
 
 Maximisation (``propose``), one jitted program per bucket:
 
@@ -76,7 +82,9 @@ def acq_value(post: Posterior, X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> 
     sigma = jnp.sqrt(var)
     if cfg.kind == "lcb":
         return inp.kappa * sigma - mu
-    u = (inp.best - inp.xi - mu) / sigma
+    # xi is in units of the posterior sd (see the module docstring): a fixed margin in
+    # units of y stalls convergence once the remaining regret is below it.
+    u = (inp.best - mu) / sigma - inp.xi
     if cfg.kind == "pi":
         return log_ndtr(u)
     return jnp.log(sigma) + log_h(u)

@@ -32,7 +32,7 @@ import numpy as np
 from hpo_sweeper.engines.jax_gp import acquisition as acq
 from hpo_sweeper.engines.jax_gp import blas_threads, gp
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards, safeguards_for
-from hpo_sweeper.engines.jax_gp.warping import warp
+from hpo_sweeper.engines.jax_gp.warping import WARPINGS, warp
 from hpo_sweeper.optimizers.base import OptimizerError
 from hpo_sweeper.space import SearchSpace
 
@@ -93,6 +93,10 @@ class JaxEngine:
         blas_threads: OpenBLAS threads while the engine runs on CPU (default 1: the
             matrices are small, and extra threads are very slow on a busy machine; see
             ``blas_threads.py``); None leaves OpenBLAS alone.
+        output_warping: "half_rank" (default; robust to outliers, see ``warping.py``) or
+            "standardize" (plain mean/std scaling).
+        noise_prior: "gamma" (default, Gamma(1.1, 30) as Optuna: lets a deterministic
+            objective reach the noise floor) or "lognormal" (LogNormal(-4, 1) as BoTorch).
 
     ``acq_func="gp_hedge"``: GP-Hedge (Hoffman et al. 2011), a softmax portfolio over
     log-EI, log-PI and LCB; each arm nominates a point, one is picked with probabilities
@@ -120,6 +124,8 @@ class JaxEngine:
         max_fit_points: int = 128,
         acq_optimizer: str = "lbfgs",
         blas_threads: int | None = 1,
+        output_warping: str = "half_rank",
+        noise_prior: str = "gamma",
     ) -> None:
         if acq_func not in (*_ACQ_KIND, "gp_hedge"):
             raise OptimizerError(f"the jax engine has no acquisition function {acq_func!r}")
@@ -130,6 +136,8 @@ class JaxEngine:
                                  ("full_fit_below", full_fit_below, 0), ("max_fit_points", max_fit_points, 2)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise OptimizerError(f"engine option {name} must be an integer >= {low}, got {value!r}")
+        if output_warping not in WARPINGS:
+            raise OptimizerError(f"engine option output_warping must be one of {list(WARPINGS)}, got {output_warping!r}")
         if blas_threads is not None and (not isinstance(blas_threads, int) or blas_threads < 1):
             raise OptimizerError(f"engine option blas_threads must be None or an integer >= 1, got {blas_threads!r}")
         if acq_optimizer not in ("lbfgs", "adam"):
@@ -154,6 +162,10 @@ class JaxEngine:
         self.max_fit_points = max_fit_points
         self.n_candidates, self.n_starts, self.acq_steps = n_candidates, n_starts, acq_steps
         self.acq_optimizer = acq_optimizer
+        self.output_warping = output_warping
+        if noise_prior not in ("gamma", "lognormal"):
+            raise OptimizerError(f"engine option noise_prior must be 'gamma' or 'lognormal', got {noise_prior!r}")
+        self.noise_prior = noise_prior
         self.blas_threads = blas_threads if self.device.platform == "cpu" else None
 
         layout = space.layout
@@ -215,7 +227,7 @@ class JaxEngine:
 
     def _fit_config(self, maxiter: int) -> gp.FitConfig:
         if maxiter not in self._fit_cfg:
-            self._fit_cfg[maxiter] = gp.make_fit_config(self.D, self.sg, maxiter)
+            self._fit_cfg[maxiter] = gp.make_fit_config(self.D, self.sg, maxiter, self.noise_prior)
         return self._fit_cfg[maxiter]
 
     def _acq_config(self, kind: str, N: int) -> acq.AcqConfig:
@@ -271,7 +283,7 @@ class JaxEngine:
         n_obs = len(points)
         X_obs = self._features(points)
         X_pend = self.space.to_features(pending) if pending else np.zeros((0, self.D))
-        z = warp(y)
+        z = warp(y, self.output_warping)
         N = bucket(n_obs + len(pending) + n)
         X = np.zeros((N, self.D))
         X[:n_obs] = X_obs

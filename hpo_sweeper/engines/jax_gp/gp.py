@@ -59,9 +59,13 @@ class FitConfig(NamedTuple):
     #: LogNormal lengthscale prior, dimension-scaled as in BoTorch (Hvarfner et al. 2024)
     ls_loc: float
     ls_scale: float
-    #: LogNormal prior on the noise variance (BoTorch: LogNormal(-4, 1))
+    #: prior on the noise variance: "gamma" = Gamma(1.1, rate 30) as Optuna's GPSampler
+    #: (nearly flat near 0, so a deterministic objective can reach the noise floor), or
+    #: "lognormal" = LogNormal(-4, 1) as BoTorch (holds the noise near 1e-2..1e-3)
+    noise_prior: str = "gamma"
     noise_loc: float = -4.0
     noise_scale: float = 1.0
+    noise_gamma: tuple[float, float] = (1.1, 30.0)
     #: LogNormal prior on the signal variance; the targets are standardised so ~1 is expected
     signal_loc: float = 0.0
     signal_scale: float = 1.0
@@ -69,11 +73,12 @@ class FitConfig(NamedTuple):
     mean_scale: float = 1.0
 
 
-def make_fit_config(n_features: int, safeguards: Safeguards, maxiter: int) -> FitConfig:
+def make_fit_config(n_features: int, safeguards: Safeguards, maxiter: int, noise_prior: str = "gamma") -> FitConfig:
     return FitConfig(
         n_features=n_features,
         safeguards=safeguards,
         maxiter=maxiter,
+        noise_prior=noise_prior,
         ls_loc=math.sqrt(2.0) + 0.5 * math.log(max(n_features, 1)),
         ls_scale=math.sqrt(3.0),
     )
@@ -123,7 +128,7 @@ def default_theta(cfg: FitConfig) -> np.ndarray:
     noise at its prior median, zero mean. Also the fallback when a fit fails. Host-side."""
     D = cfg.n_features
     log_ls = cfg.ls_loc - cfg.ls_scale**2  # mode of LogNormal(loc, scale)
-    log_noise = math.log(max(math.exp(cfg.noise_loc) - cfg.safeguards.noise_floor, 1e-12))
+    log_noise = math.log(1e-3)  # a small noise: objectives are often nearly deterministic
     return np.concatenate([np.full(D, log_ls), [0.0, log_noise, 0.0]])
 
 
@@ -151,6 +156,13 @@ def _neg_log_lognormal(log_x: jax.Array, loc: float, scale: float) -> jax.Array:
     return log_x + 0.5 * ((log_x - loc) / scale) ** 2
 
 
+def _noise_penalty(noise: jax.Array, cfg: FitConfig) -> jax.Array:
+    if cfg.noise_prior == "gamma":
+        a, rate = cfg.noise_gamma
+        return -(a - 1.0) * jnp.log(noise) + rate * noise
+    return _neg_log_lognormal(jnp.log(noise), cfg.noise_loc, cfg.noise_scale)
+
+
 def neg_log_posterior(theta: jax.Array, data: Data, cfg: FitConfig) -> jax.Array:
     """-log p(z | theta) - log p(theta), up to a constant."""
     sg = cfg.safeguards
@@ -163,7 +175,7 @@ def neg_log_posterior(theta: jax.Array, data: Data, cfg: FitConfig) -> jax.Array
     nll = 0.5 * jnp.dot(a, a) + jnp.sum(jnp.log(jnp.diagonal(L))) + 0.5 * n * math.log(2 * math.pi)
     prior = (
         jnp.sum(_neg_log_lognormal(-jnp.log(h.inv_ls), cfg.ls_loc, cfg.ls_scale))
-        + _neg_log_lognormal(jnp.log(h.noise), cfg.noise_loc, cfg.noise_scale)
+        + _noise_penalty(h.noise, cfg)
         + _neg_log_lognormal(jnp.log(h.signal), cfg.signal_loc, cfg.signal_scale)
         + 0.5 * (h.mean / cfg.mean_scale) ** 2
     )

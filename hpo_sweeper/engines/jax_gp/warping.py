@@ -24,18 +24,25 @@ import numpy as np
 from scipy.special import ndtri
 from scipy.stats import rankdata
 
-__all__ = ["warp"]
+__all__ = ["WARPINGS", "warp"]
+
+WARPINGS = ("half_rank", "standardize")
 
 #: good-half deviations beyond this many median absolute deviations are compressed logarithmically
 _GOOD_TAIL = 8.0
 
 
-def warp(y: np.ndarray) -> np.ndarray:
-    """(n,) values to minimise -> (n,) standardised targets; monotone non-decreasing."""
+def warp(y: np.ndarray, kind: str = "half_rank") -> np.ndarray:
+    """(n,) values to minimise -> (n,) standardised targets; monotone non-decreasing.
+
+    ``kind="standardize"`` skips the warping (for objectives known to be well behaved).
+    """
     y = np.asarray(y, dtype=float)
     n = y.shape[0]
     if n == 0:
         return y.copy()
+    if kind == "standardize":
+        return _standardize(y)
     med = float(np.median(y))
     dev = med - y  # >= 0 on the good half
     good = dev >= 0
@@ -61,8 +68,12 @@ def warp(y: np.ndarray) -> np.ndarray:
         # Normal quantiles with the good half's scale: the RMS deviation of a half-normal
         # is its sigma, so the bad half continues the good half's spread.
         w[bad] = med + good_scale * np.maximum(ndtri(q[bad]), 0.0)
+    return _standardize(w)
+
+
+def _standardize(w: np.ndarray) -> np.ndarray:
     w = w - np.mean(w)
     sd = float(np.std(w))
     if not np.isfinite(sd) or sd < 1e-12 * max(1.0, float(np.max(np.abs(w)))) or sd == 0.0:
-        return np.zeros(n)
+        return np.zeros(len(w))
     return w / sd
