@@ -95,8 +95,9 @@ class JaxEngine:
             ``blas_threads.py``); None leaves OpenBLAS alone.
         output_warping: "half_rank" (default; robust to outliers, see ``warping.py``) or
             "standardize" (plain mean/std scaling).
-        noise_prior: "gamma" (default, Gamma(1.1, 30) as Optuna: lets a deterministic
-            objective reach the noise floor) or "lognormal" (LogNormal(-4, 1) as BoTorch).
+        noise_prior: "lognormal" (default, LogNormal(-6, 1) on the noise variance of the
+            standardised targets) or "gamma" (Gamma(1.1, 30) as Optuna: nearly flat, so a
+            deterministic objective can reach the noise floor). See ``gp.FitConfig``.
 
     ``acq_func="gp_hedge"``: GP-Hedge (Hoffman et al. 2011), a softmax portfolio over
     log-EI, log-PI and LCB; each arm nominates a point, one is picked with probabilities
@@ -125,7 +126,7 @@ class JaxEngine:
         acq_optimizer: str = "lbfgs",
         blas_threads: int | None = 1,
         output_warping: str = "half_rank",
-        noise_prior: str = "gamma",
+        noise_prior: str = "lognormal",
     ) -> None:
         if acq_func not in (*_ACQ_KIND, "gp_hedge"):
             raise OptimizerError(f"the jax engine has no acquisition function {acq_func!r}")
