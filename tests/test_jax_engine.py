@@ -287,7 +287,7 @@ def test_unknown_engine_option_is_a_clear_error() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"dtype": "float16"}, {"n_restarts": 0}, {"acq_optimizer": "sgd"}, {"device": "no-such-platform"}],
+    [{"dtype": "float16"}, {"n_restarts": 0}, {"output_warping": "log"}, {"device": "no-such-platform"}],
 )
 def test_bad_engine_option_values(options: dict[str, Any]) -> None:
     with pytest.raises(OptimizerError):

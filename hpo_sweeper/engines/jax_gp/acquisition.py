@@ -17,15 +17,19 @@ with the sd-relative margin), while near the incumbent sigma -> 0 and the margin
 
 Maximisation (``propose``), one jitted program per bucket:
 
-1. candidates: a scrambled Sobol block, shifted per call (Cranley-Patterson rotation),
-   plus Gaussian perturbations of the best observed points at several scales;
-   categorical columns are one-hot: every combination is enumerated across the candidates
-   when there are few (``enumerate_cats``), sampled per group otherwise;
-2. the top ``S`` candidates start projected Adam ascent in [0, 1] on the numeric columns
-   only (categoricals stay one-hot: relaxing them proposes points off the lattice);
-3. numeric columns with discrete levels are snapped to the nearest level, categoricals
-   get a one-exchange sweep when not enumerated; the best snapped point that is not
-   already observed or pending wins.
+1. candidates (host side, ``CandidateSampler``): a scrambled Sobol block, shifted per
+   call (Cranley-Patterson rotation), plus Gaussian perturbations of the best observed
+   points at scales 1e-3 .. 0.2; categorical columns are one-hot: every combination is
+   spread over the candidates when there are few (``enumerate_cats``, <= 64), sampled per
+   group otherwise; discrete numeric levels are snapped;
+2. candidates equal to an observed or pending point are dropped, and the top ``S`` start
+   L-BFGS (vmapped) on the numeric columns, the box removed by ``x = (1 - cos u) / 2``.
+   Categoricals stay one-hot during the ascent: relaxing them proposes points off the
+   lattice whose argmax is not where the model was maximised;
+3. numeric columns with discrete levels are snapped to the nearest level and re-scored;
+   when the categoricals were sampled (too many combinations to enumerate), every
+   single-categorical change of each finalist is scored too (a one-exchange sweep);
+   the best point that is not already observed or pending wins.
 """
 
 from __future__ import annotations
@@ -61,9 +65,7 @@ class AcqConfig(NamedTuple):
     enumerate_cats: bool
     has_levels: bool  # some numeric column is discrete: snap and re-score after the ascent
     n_starts: int  # S
-    n_steps: int  # L-BFGS evaluations / Adam steps per start
-    optimizer: str = "lbfgs"  # or "adam"
-    lr: float = 0.05  # Adam's initial step in unit-cube units (cosine-decayed)
+    n_steps: int  # L-BFGS evaluations per start
 
 
 class AcqInputs(NamedTuple):
@@ -162,41 +164,6 @@ def _snap(X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> jax.Array:
 
 
 def _ascend(post: Posterior, X0: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> tuple[jax.Array, jax.Array]:
-    """Projected Adam from ``X0: (S, D)`` on the numeric columns: each start's best iterate
-    ``(S, D)`` and its value ``(S,)``."""
-    grad_mask = jnp.zeros(cfg.n_features, X0.dtype).at[jnp.array(cfg.numeric_cols, dtype=jnp.int32)].set(1.0)
-
-    def total(X: jax.Array) -> tuple[jax.Array, jax.Array]:
-        a = acq_value(post, X, inp, cfg)
-        return jnp.sum(a), a  # points are independent: grad of the sum = per-point grads
-
-    vg = jax.value_and_grad(total, has_aux=True)
-    b1, b2, eps = 0.9, 0.999, 1e-8
-    lr_min = cfg.lr * 1e-3
-
-    def step(t: jax.Array, c: tuple[jax.Array, ...]) -> tuple[jax.Array, ...]:
-        X, m, v, best_X, best_a = c
-        (_, a), g = vg(X)
-        g = jnp.where(jnp.isfinite(g), g, 0.0) * grad_mask
-        better = a > best_a
-        best_X = jnp.where(better[:, None], X, best_X)
-        best_a = jnp.where(better, a, best_a)
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        tf = (t + 1).astype(X.dtype)
-        mhat, vhat = m / (1 - b1**tf), v / (1 - b2**tf)
-        lr = lr_min + 0.5 * (cfg.lr - lr_min) * (1 + jnp.cos(jnp.pi * t / cfg.n_steps))
-        X = jnp.clip(X + lr * mhat / (jnp.sqrt(vhat) + eps), 0.0, 1.0)
-        return X, m, v, best_X, best_a
-
-    z = jnp.zeros_like(X0)
-    init = (X0, z, z, X0, jnp.full(X0.shape[0], -jnp.inf, X0.dtype))
-    # The last step's move is never evaluated: one acquisition graph in the program, not two.
-    _, _, _, best_X, best_a = jax.lax.fori_loop(0, cfg.n_steps, step, init)
-    return best_X, best_a
-
-
-def _ascend_lbfgs(post: Posterior, X0: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> tuple[jax.Array, jax.Array]:
     """L-BFGS from each row of ``X0: (S, D)`` (vmapped) on the numeric columns.
 
     The box is removed by ``x = (1 - cos u) / 2``: smooth, onto [0, 1], and a maximum on
@@ -247,8 +214,7 @@ def propose(post: Posterior, Xc: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> t
     a0, top = jax.lax.top_k(ac, cfg.n_starts)
     Xf, af = Xc[top], a0
     if cfg.numeric_cols and cfg.n_steps > 0:
-        ascend = _ascend_lbfgs if cfg.optimizer == "lbfgs" else _ascend
-        Xo, ao = ascend(post, Xf, inp, cfg)
+        Xo, ao = _ascend(post, Xf, inp, cfg)
         if cfg.has_levels:
             Xo = _snap(Xo, inp, cfg)
             ao = acq_value(post, Xo, inp, cfg)

@@ -5,7 +5,7 @@ Host-side glue around the pure, jitted pieces (``gp.fit``, ``gp.posterior``,
 the targets, pad to a power-of-two bucket, choose hyperparameter restarts, decode.
 
 Notation: ``n`` observations, ``p`` pending points, ``q`` requested points, ``D``
-features, ``N = max(16, 2^ceil(log2(n + p + q)))`` the padded size; ``X: (N, D)``.
+features, ``N = max(32, 2^ceil(log2(n + p + q)))`` the padded size; ``X: (N, D)``.
 
 Compilation: every jitted function sees only bucket-shaped arrays and hashable static
 configs, so a sweep compiles each function once per bucket: O(log n) compilations.
@@ -26,7 +26,6 @@ from functools import partial
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from hpo_sweeper.engines.jax_gp import acquisition as acq
@@ -81,7 +80,7 @@ class JaxEngine:
         n_restarts: hyperparameter-fit starts (previous fit, default, random) (default 4).
         n_candidates: quasi-random candidates scored per proposal (default 1024).
         n_starts: candidates refined by gradient ascent (default 16).
-        acq_steps: gradient-ascent steps per proposal (default 100).
+        acq_steps: L-BFGS evaluations per start when maximising the acquisition (default 100).
         refit_growth: between full multi-start fits at more than ``full_fit_below``
             observations, the data must grow by this factor; in between only a short
             warm-started refinement runs (default 1.1).
@@ -89,7 +88,6 @@ class JaxEngine:
             restarts (default 64; such fits are cheap).
         max_fit_points: the hyperparameter fit uses at most this many observations, a
             random subset (default 128); the posterior always uses all of them.
-        acq_optimizer: "lbfgs" (default) or "adam", the gradient ascent on the acquisition.
         blas_threads: OpenBLAS threads while the engine runs on CPU (default 1: the
             matrices are small, and extra threads are very slow on a busy machine; see
             ``blas_threads.py``); None leaves OpenBLAS alone.
@@ -123,7 +121,6 @@ class JaxEngine:
         refit_growth: float = 1.1,
         full_fit_below: int = 64,
         max_fit_points: int = 128,
-        acq_optimizer: str = "lbfgs",
         blas_threads: int | None = 1,
         output_warping: str = "half_rank",
         noise_prior: str = "lognormal",
@@ -139,10 +136,10 @@ class JaxEngine:
                 raise OptimizerError(f"engine option {name} must be an integer >= {low}, got {value!r}")
         if output_warping not in WARPINGS:
             raise OptimizerError(f"engine option output_warping must be one of {list(WARPINGS)}, got {output_warping!r}")
+        if noise_prior not in ("gamma", "lognormal"):
+            raise OptimizerError(f"engine option noise_prior must be 'gamma' or 'lognormal', got {noise_prior!r}")
         if blas_threads is not None and (not isinstance(blas_threads, int) or blas_threads < 1):
             raise OptimizerError(f"engine option blas_threads must be None or an integer >= 1, got {blas_threads!r}")
-        if acq_optimizer not in ("lbfgs", "adam"):
-            raise OptimizerError(f"engine option acq_optimizer must be 'lbfgs' or 'adam', got {acq_optimizer!r}")
         if not refit_growth >= 1.0:
             raise OptimizerError(f"engine option refit_growth must be >= 1, got {refit_growth!r}")
         try:
@@ -163,10 +160,7 @@ class JaxEngine:
         self.n_restarts, self.refit_growth, self.full_fit_below = n_restarts, float(refit_growth), full_fit_below
         self.max_fit_points = max_fit_points
         self.n_candidates, self.n_starts, self.acq_steps = n_candidates, n_starts, acq_steps
-        self.acq_optimizer = acq_optimizer
         self.output_warping = output_warping
-        if noise_prior not in ("gamma", "lognormal"):
-            raise OptimizerError(f"engine option noise_prior must be 'gamma' or 'lognormal', got {noise_prior!r}")
         self.noise_prior = noise_prior
         self.blas_threads = blas_threads if self.device.platform == "cpu" else None
 
@@ -260,7 +254,7 @@ class JaxEngine:
                 kind=kind, safeguards=self.sg, n_features=self.D, numeric_cols=self._numeric,
                 cat_groups=self._groups, enumerate_cats=self._enumerate,
                 has_levels=self._has_levels, n_starts=starts,
-                n_steps=steps if self._numeric else 0, optimizer=self.acq_optimizer,
+                n_steps=steps if self._numeric else 0,
             )
         return self._acq_cfg[kind, N]
 
