@@ -33,6 +33,9 @@ from typing import Any
 __all__ = ["OVERHEAD_METHODS", "run_overhead"]
 
 OVERHEAD_METHODS = ("bayes-jax", "bayes-skopt", "optuna-gp")
+#: cheap calls get up to this many warm repeats, while their total stays under _CHEAP_TOTAL_S
+_MAX_REPEATS = 15
+_CHEAP_TOTAL_S = 3.0
 
 
 def smooth(x: Any) -> float:
@@ -151,8 +154,10 @@ def measure(method: str, dims: list[int], ns: list[int], repeats: int, max_call_
             opt.tell_many(X, y)
             walls, cpus, comp_s, comp_n = [], [], [], []
             reps = repeats
-            for r in range(repeats + 1):
-                if r > reps:
+            # stay inside n's power-of-two bucket, so that "warm" calls never meet a new padded size
+            max_reps = max(repeats, min(_MAX_REPEATS, 2 ** math.ceil(math.log2(n)) - n - 1))
+            for r in range(max_reps + 1):
+                if r > reps or (r > repeats and sum(walls[1:]) > _CHEAP_TOTAL_S):
                     break
                 c_s0, c_n0 = (meter.seconds, meter.compiles) if meter else (0.0, 0)
                 t0, c0 = time.perf_counter(), time.process_time()
@@ -167,6 +172,8 @@ def measure(method: str, dims: list[int], ns: list[int], repeats: int, max_call_
                     break  # far too slow: one call is the measurement
                 if r == 0 and walls[0] > 2.0:
                     reps = min(repeats, 3)
+                if r == repeats and sum(walls[1:]) < _CHEAP_TOTAL_S:
+                    reps = max_reps  # cheap calls: more repeats, a steadier median on a busy machine
             warm = walls[1:] or walls[:1]
             row.update({
                 "first_s": walls[0],
