@@ -257,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             parts.append(f"only {', '.join(args.rerun)} was re-run in the regret section; the other methods' runs "
                          f"are from the run of {old_meta.get('date', '?')}")
         meta["reused"] = "; ".join(parts)
+        if parts:  # keep the story of how these results came to be
+            meta["history"] = old_meta.get("history", []) + [
+                {k: old_meta.get(k) for k in ("command", "date", "total_wall_s")}]
         cr = meta.get("config_regret") or {}
         seeds = cr.get("seeds") or {}
         meta["config"] = {"workers": args.workers,
