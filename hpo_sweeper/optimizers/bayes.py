@@ -83,6 +83,12 @@ class BayesOptimizer(Optimizer):
         self._n_design_used = 0
         self._pending: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._seen: set[tuple[Any, ...]] = set()
+        engine_options = dict(engine_options or {})
+        if backend == "jax":
+            from hpo_sweeper.engines.jax_cache import enable_compilation_cache
+
+            # compilation_cache: a folder, true (default folder) or false.
+            enable_compilation_cache(engine_options.pop("compilation_cache", None))
         module_name, class_name = BACKENDS[backend].split(":")
         engine_cls = getattr(importlib.import_module(module_name), class_name)
         try:
@@ -93,7 +99,7 @@ class BayesOptimizer(Optimizer):
                 xi=xi,
                 kappa=kappa,
                 batch_strategy=batch_strategy,
-                **dict(engine_options or {}),
+                **engine_options,
             )
         except TypeError as e:
             raise OptimizerError(f"bad engine_options for backend {backend!r}: {e}") from None
