@@ -10,6 +10,8 @@ configurations" (``hpo_sweeper.engines.base.Engine``).
 from __future__ import annotations
 
 import importlib
+import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,11 +23,15 @@ from hpo_sweeper.space import SearchSpace
 
 __all__ = ["ACQ_FUNCS", "BACKENDS", "BayesOptimizer", "default_initial_points"]
 
+log = logging.getLogger("hpo_sweeper")
+
 #: backend -> "module:class" of its engine; imported only when chosen.
 BACKENDS: dict[str, str] = {
     "skopt": "hpo_sweeper.engines.skopt_engine:SkoptEngine",
     "jax": "hpo_sweeper.engines.jax_gp.engine:JaxEngine",
 }
+#: Engines whose first suggestion compiles programs (worth warming up in the background).
+COMPILING_BACKENDS = frozenset({"jax"})
 ACQ_FUNCS = ("EI", "PI", "LCB", "UCB", "gp_hedge")
 ON_FAILURE = ("worst", "ignore")
 BATCH_STRATEGIES = ("cl_min", "cl_mean", "cl_max")
@@ -91,18 +97,13 @@ class BayesOptimizer(Optimizer):
             enable_compilation_cache(engine_options.pop("compilation_cache", None))
         module_name, class_name = BACKENDS[backend].split(":")
         engine_cls = getattr(importlib.import_module(module_name), class_name)
+        engine_args = dict(seed=seed, acq_func=acq_func, xi=xi, kappa=kappa, batch_strategy=batch_strategy,
+                           **engine_options)
         try:
-            self.engine = engine_cls(
-                space,
-                seed=seed,
-                acq_func=acq_func,
-                xi=xi,
-                kappa=kappa,
-                batch_strategy=batch_strategy,
-                **engine_options,
-            )
+            self.engine = engine_cls(space, **engine_args)
         except TypeError as e:
             raise OptimizerError(f"bad engine_options for backend {backend!r}: {e}") from None
+        self._warmup = _Warmup(engine_cls, space, engine_args) if backend in COMPILING_BACKENDS else None
 
     # --- ask ----------------------------------------------------------------------------------
 
@@ -116,7 +117,12 @@ class BayesOptimizer(Optimizer):
         if n_design:
             self._n_design_used += n_design
             out += self._unique(self.space.from_unit(equal_level_cells(self.space, self._design.draw(n_design))), n_design)
+            if self._warmup is not None and len(out) == n:
+                # The GP is not needed yet: compile its programs while the design trials run.
+                self._warmup.start(n)
         if len(out) < n:
+            if self._warmup is not None:
+                self._warmup.join()
             pending = list(self._pending.values()) + out
             proposals = self.engine.suggest(X, y, n - len(out), pending)
             out += self._unique(proposals, n - len(out))
@@ -176,6 +182,40 @@ class BayesOptimizer(Optimizer):
             points += failed
             values += [worst] * len(failed)
         return points, np.asarray(values, dtype=float)
+
+
+class _Warmup:
+    """Compiles an engine's programs in a background thread, once.
+
+    A JAX engine compiles its fit and acquisition programs on first use: seconds of
+    work that would delay the first model-guided batch. While the initial design
+    runs (in launcher workers, or in this process's main thread) the sweeper is
+    otherwise idle, so a throwaway engine suggests once on made-up data: the
+    compiled programs are cached by JAX and shared with the real engine. The real
+    engine's state and random stream are untouched, so results do not change.
+    """
+
+    def __init__(self, engine_cls: Any, space: SearchSpace, engine_args: dict[str, Any]) -> None:
+        self.engine_cls, self.space, self.engine_args = engine_cls, space, engine_args
+        self.thread: threading.Thread | None = None
+
+    def start(self, batch_size: int) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, args=(batch_size,), name="hpo-gp-warmup", daemon=True)
+            self.thread.start()
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+    def _run(self, batch_size: int) -> None:
+        try:
+            rng = np.random.default_rng(0)
+            points = self.space.from_unit(rng.random((3, len(self.space))))
+            engine = self.engine_cls(self.space, **self.engine_args)
+            engine.suggest(points, rng.random(3), batch_size, [])
+        except Exception as e:  # noqa: BLE001 - a failed warm-up only means compiling later
+            log.debug("GP warm-up failed: %s", e)
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
