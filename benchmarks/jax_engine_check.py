@@ -43,7 +43,9 @@ def branin(p: dict[str, Any]) -> float:
     return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
 
 
-_H_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
+_H_A = np.array(
+    [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]]
+)
 _H_P = 1e-4 * np.array(
     [
         [1312, 1696, 5569, 124, 8283, 5886],
@@ -69,15 +71,22 @@ PROBLEMS: dict[str, tuple[dict[str, str], Callable[[dict[str, Any]], float], flo
 # --- runs ----------------------------------------------------------------------------------------
 
 
-def run_regret(problem: str, seed: int, trials: int, engine_options: dict[str, Any], kind: str = "bayes",
-               options: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_regret(
+    problem: str,
+    seed: int,
+    trials: int,
+    engine_options: dict[str, Any],
+    kind: str = "bayes",
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     from hpo_sweeper import SearchSpace, create_optimizer
 
     spec, f, optimum = PROBLEMS[problem]
     space = SearchSpace.from_config(spec)
     if kind == "bayes":
-        opt = create_optimizer("bayes", space, seed=seed, backend="jax", n_trials=trials, engine_options=engine_options,
-                               **(options or {}))
+        opt = create_optimizer(
+            "bayes", space, seed=seed, backend="jax", n_trials=trials, engine_options=engine_options, **(options or {})
+        )
     else:
         opt = create_optimizer("random", space, seed=seed)
     best, t0, trace = math.inf, time.perf_counter(), []
@@ -130,8 +139,14 @@ def run_timing(n: int, dim: int, rounds: int, engine_options: dict[str, Any], se
                 times.append(dt)
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
-    return {"n": n, "dim": dim, "median": statistics.median(times), "mean": statistics.fmean(times), "min": min(times),
-            "compiling_rounds": compiled}
+    return {
+        "n": n,
+        "dim": dim,
+        "median": statistics.median(times),
+        "mean": statistics.fmean(times),
+        "min": min(times),
+        "compiling_rounds": compiled,
+    }
 
 
 def count_compiles(calls: int, engine_options: dict[str, Any]) -> dict[str, Any]:
@@ -202,24 +217,42 @@ def main() -> None:
         kind = "random" if args.random else "bayes"
         if args.jobs > 1:
             with ProcessPoolExecutor(args.jobs) as ex:
-                results = list(ex.map(run_regret, [args.problem] * len(seeds), seeds, [args.trials] * len(seeds),
-                                      [eo] * len(seeds), [kind] * len(seeds), [json.loads(args.options)] * len(seeds)))
+                results = list(
+                    ex.map(
+                        run_regret,
+                        [args.problem] * len(seeds),
+                        seeds,
+                        [args.trials] * len(seeds),
+                        [eo] * len(seeds),
+                        [kind] * len(seeds),
+                        [json.loads(args.options)] * len(seeds),
+                    )
+                )
         else:
             results = [run_regret(args.problem, s, args.trials, eo, kind, json.loads(args.options)) for s in seeds]
         for res in results:
-            print(f"{args.problem} seed={res['seed']:3d} regret={res['regret']:.3e} ({res['seconds']:.1f} s)", flush=True)
+            print(
+                f"{args.problem} seed={res['seed']:3d} regret={res['regret']:.3e} ({res['seconds']:.1f} s)", flush=True
+            )
         regrets = [res["regret"] for res in results]
-        print(f"{args.problem} {kind} trials={args.trials} seeds={len(seeds)}: median regret {statistics.median(regrets):.3e}, "
-              f"mean log10 regret {statistics.fmean(math.log10(max(r, 1e-12)) for r in regrets):.2f}")
+        print(
+            f"{args.problem} {kind} trials={args.trials} seeds={len(seeds)}: median regret {statistics.median(regrets):.3e}, "
+            f"mean log10 regret {statistics.fmean(math.log10(max(r, 1e-12)) for r in regrets):.2f}"
+        )
     elif args.cmd == "timing":
         for n in args.n:
             res = run_timing(n, args.dim, args.rounds, eo)
-            print(f"n={n:5d} d={args.dim}: median {res['median']:.4f} s, mean {res['mean']:.4f} s, min {res['min']:.4f} s "
-                  f"per suggestion ({res['compiling_rounds']} rounds that compiled left out)", flush=True)
+            print(
+                f"n={n:5d} d={args.dim}: median {res['median']:.4f} s, mean {res['mean']:.4f} s, min {res['min']:.4f} s "
+                f"per suggestion ({res['compiling_rounds']} rounds that compiled left out)",
+                flush=True,
+            )
     else:
         res = count_compiles(args.calls, eo)
-        print(f"{res['calls']} sequential calls up to n={res['final_n']} (log2 n = {res['log2_n']:.1f}): "
-              f"{res['compilations']} XLA compilations")
+        print(
+            f"{res['calls']} sequential calls up to n={res['final_n']} (log2 n = {res['log2_n']:.1f}): "
+            f"{res['compilations']} XLA compilations"
+        )
 
 
 if __name__ == "__main__":

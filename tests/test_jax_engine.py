@@ -51,8 +51,15 @@ def branin(p: dict[str, Any]) -> float:
 
 
 def engine(space: SearchSpace, seed: int = 0, **options: Any) -> JaxEngine:
-    return JaxEngine(space, seed=seed, acq_func=options.pop("acq_func", "EI"), xi=0.01, kappa=1.96,
-                     batch_strategy=options.pop("batch_strategy", "cl_min"), **options)
+    return JaxEngine(
+        space,
+        seed=seed,
+        acq_func=options.pop("acq_func", "EI"),
+        xi=0.01,
+        kappa=1.96,
+        batch_strategy=options.pop("batch_strategy", "cl_min"),
+        **options,
+    )
 
 
 def assert_valid(space: SearchSpace, proposals: list[dict[str, Any]], n: int) -> None:
@@ -112,6 +119,7 @@ def test_cross_cov_equals_the_pair_kernel() -> None:
 
 def test_lbfgs_minimises_and_survives_nan_regions() -> None:
     with jax.enable_x64(True):
+
         def rosen(x: jax.Array) -> jax.Array:
             return jnp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
 

@@ -34,7 +34,6 @@ Maximisation (``propose``), one jitted program per bucket:
 
 from __future__ import annotations
 
-import math
 from functools import partial
 from typing import NamedTuple
 
@@ -99,8 +98,15 @@ class CandidateSampler:
     Candidates are already valid points: one-hot categoricals, numeric levels snapped.
     """
 
-    def __init__(self, sobol: np.ndarray, numeric_cols: tuple[int, ...], cat_groups: tuple[tuple[int, ...], ...],
-                 combos: np.ndarray | None, levels: list[np.ndarray | None], n_features: int) -> None:
+    def __init__(
+        self,
+        sobol: np.ndarray,
+        numeric_cols: tuple[int, ...],
+        cat_groups: tuple[tuple[int, ...], ...],
+        combos: np.ndarray | None,
+        levels: list[np.ndarray | None],
+        n_features: int,
+    ) -> None:
         self.sobol, self.num, self.groups, self.combos = sobol, list(numeric_cols), cat_groups, combos
         self.levels, self.D = levels, n_features
 
@@ -177,8 +183,13 @@ def _ascend(post: Posterior, X0: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> t
     def one(base: jax.Array) -> tuple[jax.Array, jax.Array]:
         # Off the faces a little: there du/dx is infinite and the start could not move.
         u0 = jnp.arccos(1.0 - 2.0 * jnp.clip(base[num], 1e-4, 1.0 - 1e-4))
-        res = lbfgs(lambda u: -acq_value(post, to_x(base, u)[None, :], inp, cfg)[0], u0,
-                    maxiter=cfg.n_steps, gtol=1e-7, ftol=1e-12)
+        res = lbfgs(
+            lambda u: -acq_value(post, to_x(base, u)[None, :], inp, cfg)[0],
+            u0,
+            maxiter=cfg.n_steps,
+            gtol=1e-7,
+            ftol=1e-12,
+        )
         return to_x(base, res.theta), -res.value
 
     return jax.vmap(one)(X0)

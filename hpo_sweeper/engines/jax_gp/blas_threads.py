@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import importlib
 import os
 import sys
 from collections.abc import Iterator
@@ -32,8 +33,8 @@ def _controls() -> tuple[tuple[Any, Any], ...]:
     if not sys.platform.startswith("linux"):
         return ()
     # jaxlib takes its LAPACK/BLAS from scipy's Cython bindings: make sure they are loaded.
-    import scipy.linalg.cython_blas  # noqa: F401
-    import scipy.linalg.cython_lapack  # noqa: F401
+    for module in ("scipy.linalg.cython_blas", "scipy.linalg.cython_lapack"):
+        importlib.import_module(module)
 
     try:
         with open("/proc/self/maps", encoding="utf-8") as f:

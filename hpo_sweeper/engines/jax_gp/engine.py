@@ -130,13 +130,20 @@ class JaxEngine:
             raise OptimizerError(f"the jax engine has no acquisition function {acq_func!r}")
         if batch_strategy not in ("cl_min", "cl_mean", "cl_max"):
             raise OptimizerError(f"the jax engine has no batch strategy {batch_strategy!r}")
-        for name, value, low in (("n_restarts", n_restarts, 1), ("n_candidates", n_candidates, 1),
-                                 ("n_starts", n_starts, 1), ("acq_steps", acq_steps, 0),
-                                 ("full_fit_below", full_fit_below, 0), ("max_fit_points", max_fit_points, 2)):
+        for name, value, low in (
+            ("n_restarts", n_restarts, 1),
+            ("n_candidates", n_candidates, 1),
+            ("n_starts", n_starts, 1),
+            ("acq_steps", acq_steps, 0),
+            ("full_fit_below", full_fit_below, 0),
+            ("max_fit_points", max_fit_points, 2),
+        ):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise OptimizerError(f"engine option {name} must be an integer >= {low}, got {value!r}")
         if output_warping not in WARPINGS:
-            raise OptimizerError(f"engine option output_warping must be one of {list(WARPINGS)}, got {output_warping!r}")
+            raise OptimizerError(
+                f"engine option output_warping must be one of {list(WARPINGS)}, got {output_warping!r}"
+            )
         if noise_prior not in ("gamma", "lognormal"):
             raise OptimizerError(f"engine option noise_prior must be 'gamma' or 'lognormal', got {noise_prior!r}")
         if blas_threads is not None and (not isinstance(blas_threads, int) or blas_threads < 1):
@@ -204,8 +211,14 @@ class JaxEngine:
                 lv_arr[i, : len(lv)] = np.sort(lv)
                 n_lv[i] = len(lv)
         self._has_levels = bool(np.any(n_lv > 0))
-        self._sampler = acq.CandidateSampler(U, self._numeric, self._groups, combos if self._enumerate else None,
-                                             [None if lv is None else np.sort(lv) for lv in levels], self.D)
+        self._sampler = acq.CandidateSampler(
+            U,
+            self._numeric,
+            self._groups,
+            combos if self._enumerate else None,
+            [None if lv is None else np.sort(lv) for lv in levels],
+            self.D,
+        )
         self._const = {
             "levels": self._put(lv_arr),
             "n_levels": n_lv if self._default_device else jax.device_put(n_lv, self.device),
@@ -244,7 +257,7 @@ class JaxEngine:
         """
         f = min(1.0, 128.0 / N)
         m0 = max(min(256, self.n_candidates), int(self.n_candidates * f))
-        starts = max(min(4, self.n_starts), int(round(self.n_starts * f)))
+        starts = max(min(4, self.n_starts), round(self.n_starts * f))
         steps = max(min(30, self.acq_steps), int(self.acq_steps * f))
         return m0, max(64, m0 // 4), starts, steps
 
@@ -252,9 +265,14 @@ class JaxEngine:
         if (kind, N) not in self._acq_cfg:
             _, _, starts, steps = self._acq_budget(N)
             self._acq_cfg[kind, N] = acq.AcqConfig(
-                kind=kind, safeguards=self.sg, n_features=self.D, numeric_cols=self._numeric,
-                cat_groups=self._groups, enumerate_cats=self._enumerate,
-                has_levels=self._has_levels, n_starts=starts,
+                kind=kind,
+                safeguards=self.sg,
+                n_features=self.D,
+                numeric_cols=self._numeric,
+                cat_groups=self._groups,
+                enumerate_cats=self._enumerate,
+                has_levels=self._has_levels,
+                n_starts=starts,
                 n_steps=steps if self._numeric else 0,
             )
         return self._acq_cfg[kind, N]
@@ -320,8 +338,11 @@ class JaxEngine:
         top = X_obs[np.resize(order, N_TOP)]
         M0, n_local, _, _ = self._acq_budget(N)
         inp = acq.AcqInputs(
-            levels=self._const["levels"], n_levels=self._const["n_levels"], best=self._put(np.asarray(np.min(z))),
-            xi=self._put(np.asarray(self.xi)), kappa=self._put(np.asarray(self.kappa)),
+            levels=self._const["levels"],
+            n_levels=self._const["n_levels"],
+            best=self._put(np.asarray(np.min(z))),
+            xi=self._put(np.asarray(self.xi)),
+            kappa=self._put(np.asarray(self.kappa)),
         )
         if self.acq_func == "gp_hedge":
             self._hedge_update(post)
@@ -362,11 +383,7 @@ class JaxEngine:
         n_obs = len(z)
         cfg_full = self._fit_config(100)
         default = gp.default_theta(cfg_full)
-        full = (
-            self._theta is None
-            or n_obs <= self.full_fit_below
-            or n_obs >= self.refit_growth * self._full_fit_n
-        )
+        full = self._theta is None or n_obs <= self.full_fit_below or n_obs >= self.refit_growth * self._full_fit_n
         if full:
             starts = [default] if self._theta is None else [self._theta, default]
             n_random = max(0, self.n_restarts - len(starts))
@@ -406,8 +423,13 @@ class JaxEngine:
             post = gp.posterior(data, self._put(theta), cfg_full)
         if ok:
             self._theta = theta
-        self.last_fit = {"theta": theta, "value": float(np.asarray(value)), "full": full, "n": n_obs,
-                         "bucket": int(data.X.shape[0])}
+        self.last_fit = {
+            "theta": theta,
+            "value": float(np.asarray(value)),
+            "full": full,
+            "n": n_obs,
+            "bucket": int(data.X.shape[0]),
+        }
         return post
 
     def _hedge_update(self, post: gp.Posterior) -> None:

@@ -283,4 +283,3 @@ def condition(post: Posterior, x: jax.Array, y: jax.Array, sg: Safeguards) -> Po
     resid = post.resid.at[i].set(y - h.mean)
     alpha = cho_solve((L, True), resid)
     return Posterior(post.X.at[i].set(x), mask, L, alpha, resid, h, post.diag, i + 1)
-

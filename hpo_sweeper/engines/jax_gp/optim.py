@@ -89,9 +89,18 @@ def lbfgs(
     zeros = jnp.zeros(P, dtype)
     # The first "trial" is theta0 itself against f = +inf, so it is always accepted.
     init = _State(
-        theta0, jnp.asarray(jnp.inf, dtype), zeros, zeros, jnp.asarray(0.0, dtype), jnp.asarray(0),
-        jnp.zeros((history, P), dtype), jnp.zeros((history, P), dtype), jnp.zeros(history, dtype),
-        jnp.asarray(0), jnp.asarray(0), jnp.asarray(False),
+        theta0,
+        jnp.asarray(jnp.inf, dtype),
+        zeros,
+        zeros,
+        jnp.asarray(0.0, dtype),
+        jnp.asarray(0),
+        jnp.zeros((history, P), dtype),
+        jnp.zeros((history, P), dtype),
+        jnp.zeros(history, dtype),
+        jnp.asarray(0),
+        jnp.asarray(0),
+        jnp.asarray(False),
     )
 
     def cond(s: _State) -> jax.Array:
@@ -143,7 +152,9 @@ def lbfgs(
             d=pick(d_acc, d_rej),
             t=pick(t_acc, t_rej),
             halvings=pick(jnp.asarray(0), jnp.where(restart, 0, s.halvings + 1)),
-            S=S, Y=Y, rho=rho,
+            S=S,
+            Y=Y,
+            rho=rho,
             k=pick(k, jnp.where(restart, 0, s.k)),
             it=s.it + 1,
             done=pick(converged, give_up),
