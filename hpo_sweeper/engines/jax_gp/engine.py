@@ -10,6 +10,9 @@ features, ``N = max(64, 2^ceil(log2(n + p + q)))`` the padded size; ``X: (N, D)`
 Compilation: every jitted function sees only bucket-shaped arrays and hashable static
 configs, so a sweep compiles each function once per bucket: O(log n) compilations.
 No jax operation runs eagerly on data-dependent shapes (each would compile anew).
+A bucket's first call compiles for a few seconds; JAX's persistent cache
+(``JAX_COMPILATION_CACHE_DIR=...`` in the environment) keeps the programs across
+processes (measured: first GP call of a fresh process 7.5 s -> 1.7 s).
 
 Precision: float64 on CPU (the default there), float32 on accelerators (their default;
 jitter and noise floor grow, see ``numerics.safeguards_for``). float64 is enabled with
