@@ -50,7 +50,7 @@ def load_sweep(sweep_dir: str | Path) -> SweepData:
         reader = csv.DictReader(f)
         fixed_cols = {"number", "value", "status", "error", "duration_s", "started_at"}
         for row in reader:
-            params = {k: _guess(v) for k, v in row.items() if k not in fixed_cols}
+            params = {k.removeprefix("params."): _guess(v) for k, v in row.items() if k not in fixed_cols}
             value = float(row["value"]) if row["value"] else None
             trials.append(Trial(int(row["number"]), params, TrialStatus(row["status"]), value, row["error"] or None))
     return SweepData(trials, direction, {}, str(summary.get("name", "")))

@@ -75,9 +75,18 @@ def write_results(
     return summary
 
 
+#: The trial columns of trials.csv; a parameter of the same name gets the column ``params.<name>``.
+TRIAL_COLUMNS = ("number", "value", "status", "error", "duration_s", "started_at")
+
+
+def param_column(name: str) -> str:
+    return f"params.{name}" if name in TRIAL_COLUMNS else name
+
+
 def trials_csv_text(trials: Sequence[Trial], param_names: Sequence[str]) -> str:
     extra_names = sorted({k for t in trials for k in t.params} - set(param_names))
-    columns = ["number", *param_names, *extra_names, "value", "status", "error", "duration_s", "started_at"]
+    names = [param_column(n) for n in [*param_names, *extra_names]]
+    columns = ["number", *names, "value", "status", "error", "duration_s", "started_at"]
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(columns)

@@ -81,7 +81,9 @@ def _from_store(path: Path) -> list[tuple[dict[str, Any], str, float | None]]:
 
 
 def _from_csv(path: Path, space: SearchSpace) -> list[tuple[dict[str, Any], str, float | None]]:
-    by_name = {p.name: p for p in space.params}
+    from hpo_sweeper.results import param_column
+
+    by_name = {param_column(p.name): p for p in space.params}
     rows = []
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
@@ -90,7 +92,7 @@ def _from_csv(path: Path, space: SearchSpace) -> list[tuple[dict[str, Any], str,
                 if name in by_name:
                     parsed = _parse_cell(by_name[name], cell)
                     if parsed is not _BAD:
-                        params[name] = parsed
+                        params[by_name[name].name] = parsed
             value = float(row["value"]) if row.get("value") not in (None, "") else None
             if value is not None and not math.isfinite(value):
                 value = None
