@@ -1,13 +1,15 @@
 """Cap OpenBLAS's thread count while the engine runs.
 
 On CPU, jaxlib sends Cholesky and triangular solves to the LAPACK/BLAS that scipy
-ships (OpenBLAS). For the engine's matrices (tens to a thousand rows) OpenBLAS's worker
+ships (OpenBLAS, through ``scipy.linalg.cython_lapack``). For the engine's matrices (tens to a thousand rows) OpenBLAS's worker
 threads cost more than they bring, and on a busy machine they are catastrophic: measured
 on 2 loaded cores, a suggestion at n=40 took a median 0.8 s with OpenBLAS's default
 threads and 0.04 s with one thread. ``limit(k)`` sets the count through OpenBLAS's own
 ``*_set_num_threads`` (what threadpoolctl does, without the dependency) and restores the
-previous value on exit. Linux only (it finds the loaded libraries in /proc/self/maps);
-elsewhere, or when no OpenBLAS is loaded, it does nothing.
+previous value on exit. The count is process-wide while the block runs (OpenBLAS has no
+per-call setting that reaches XLA's worker threads), so it is kept as short as one
+``suggest``. Linux only (it finds the loaded libraries in /proc/self/maps); elsewhere,
+or when no OpenBLAS is loaded, it does nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from typing import Any
 __all__ = ["limit"]
 
 _PREFIXES = ("scipy_openblas_", "openblas_")
-_SUFFIXES = ("", "64_")
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,18 +48,17 @@ def _controls() -> tuple[tuple[Any, Any], ...]:
             lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_GLOBAL)
         except OSError:
             continue
+        # The LP64 interface only: that is scipy's build, which jaxlib calls. numpy's wheels
+        # bundle a separate ILP64 OpenBLAS (``*64_`` symbols) that is left alone, so the
+        # user's own numpy code keeps its threads even while the engine runs.
         for prefix in _PREFIXES:
-            for suffix in _SUFFIXES:
-                get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-                put = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
-                if get is not None and put is not None:
-                    get.restype, get.argtypes = ctypes.c_int, []
-                    put.restype, put.argtypes = None, [ctypes.c_int]
-                    out.append((get, put))
-                    break
-            else:
-                continue
-            break
+            get = getattr(lib, f"{prefix}get_num_threads", None)
+            put = getattr(lib, f"{prefix}set_num_threads", None)
+            if get is not None and put is not None:
+                get.restype, get.argtypes = ctypes.c_int, []
+                put.restype, put.argtypes = None, [ctypes.c_int]
+                out.append((get, put))
+                break
     return tuple(out)
 
 
