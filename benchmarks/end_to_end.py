@@ -13,7 +13,8 @@ the machine's load hit all sweepers alike); the median wall time minus that of H
 basic sweeper running the same number of jobs (``x=range(0, N)``: the floor, no
 optimisation at all), divided by ``N``, is the sweeper's overhead per trial. It includes
 process start-up differences (imports, JAX compilation) amortised over the ``N`` trials,
-and our sweepers' trial store and end-of-sweep plots, as a user would see them.
+and our sweepers' trial store and end-of-sweep plots, as a user would see them (the
+``random-noplots`` row turns the plots off to show their share).
 
 Joblib speed-up (issue 6): a ``bayes`` sweep of 8 trials of a 1.5 s sleep task on the
 joblib launcher with ``batch_size = n_jobs = q`` for q = 1, 2, 4; the wall time of each and
@@ -46,6 +47,7 @@ _MARKER = ".bench-ready"
 SWEEPERS: dict[str, list[str]] = {
     "basic": [],  # the floor: x=range(0, N)
     "random": ["hydra/sweeper=random", "+space=xy"],
+    "random-noplots": ["hydra/sweeper=random", "+space=xy", "hydra.sweeper.plots=false"],
     "bayes-jax": ["hydra/sweeper=bayes", "hydra.sweeper.backend=jax", "+space=xy"],
     "bayes-skopt": ["hydra/sweeper=bayes", "hydra.sweeper.backend=skopt", "+space=xy"],
     "optuna-plugin": ["hydra/sweeper=optuna", "+space=xy"],
@@ -53,6 +55,7 @@ SWEEPERS: dict[str, list[str]] = {
 SWEEPER_LABELS = {
     "basic": "Hydra basic sweeper (floor)",
     "random": "random (ours)",
+    "random-noplots": "random (ours), plots=false",
     "bayes-jax": "bayes, JAX engine (ours)",
     "bayes-skopt": "bayes, skopt engine (ours)",
     "optuna-plugin": "hydra-optuna-sweeper (TPE)",

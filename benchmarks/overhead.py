@@ -170,7 +170,7 @@ def measure(method: str, dims: list[int], ns: list[int], repeats: int, max_call_
                 opt.tell1(p, smooth(opt.vec(p)))
                 if r == 0 and walls[0] > 3 * max_call_s:
                     break  # far too slow: one call is the measurement
-                if r == 0 and walls[0] > 2.0:
+                if r == 1 and walls[1] > 2.0:  # slow even when warm: 3 repeats are enough
                     reps = min(repeats, 3)
                 if r == repeats and sum(walls[1:]) < _CHEAP_TOTAL_S:
                     reps = max_reps  # cheap calls: more repeats, a steadier median on a busy machine
@@ -185,6 +185,7 @@ def measure(method: str, dims: list[int], ns: list[int], repeats: int, max_call_
             if meter:
                 row.update({"first_compile_s": comp_s[0], "first_compiles": comp_n[0],
                             "warm_compiles": sum(comp_n[1:]),
+                            "warm_compiles_per_call": comp_n[1:],
                             "warm_compile_s": statistics.median(comp_s[1:]) if len(comp_s) > 1 else 0.0})
             rows.append(row)
             last = (n, row["warm_s"])

@@ -429,7 +429,7 @@ def _losses(rv: RegretView | None, ov: list[dict[str, Any]] | None, e2e: dict[st
     if e2e:
         per = {r["sweeper"]: r.get("per_trial_s") for r in e2e["rows"] if "per_trial_s" in r}
         o = per.get("optuna-plugin")
-        for s in ("random", "bayes-jax", "bayes-skopt"):
+        for s in ("random", "random-noplots", "bayes-jax", "bayes-skopt"):
             if o is not None and per.get(s) is not None and per[s] > o:
                 lines.append(f"- End to end, {s} costs {per[s] * 1000:.0f} ms per trial over Hydra's basic sweeper, "
                              f"more than hydra-optuna-sweeper's {o * 1000:.0f} ms.")
