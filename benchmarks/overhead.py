@@ -152,44 +152,58 @@ def measure(method: str, dims: list[int], ns: list[int], repeats: int, max_call_
             y = [smooth(x) for x in X]
             opt = _make(method, d, seed=0)
             opt.tell_many(X, y)
-            walls, cpus, comp_s, comp_n = [], [], [], []
-            reps = repeats
-            # stay inside n's power-of-two bucket, so that "warm" calls never meet a new padded size
-            max_reps = max(repeats, min(_MAX_REPEATS, 2 ** math.ceil(math.log2(n)) - n - 1))
-            for r in range(max_reps + 1):
-                if r > reps or (r > repeats and sum(walls[1:]) > _CHEAP_TOTAL_S):
-                    break
+            bucket_room = 2 ** math.ceil(math.log2(n)) - n - 1  # tells left before a new padded size
+
+            def call() -> tuple[float, float, float, int]:
                 c_s0, c_n0 = (meter.seconds, meter.compiles) if meter else (0.0, 0)
                 t0, c0 = time.perf_counter(), time.process_time()
                 p = opt.ask1()
-                walls.append(time.perf_counter() - t0)
-                cpus.append(time.process_time() - c0)
-                if meter:
-                    comp_s.append(meter.seconds - c_s0)
-                    comp_n.append(meter.compiles - c_n0)
+                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
                 opt.tell1(p, smooth(opt.vec(p)))
-                if r == 0 and walls[0] > 3 * max_call_s:
-                    break  # far too slow: one call is the measurement
-                if r == 1 and walls[1] > 2.0:  # slow even when warm: 3 repeats are enough
-                    reps = min(repeats, 3)
-                if r == repeats and sum(walls[1:]) < _CHEAP_TOTAL_S:
-                    reps = max_reps  # cheap calls: more repeats, a steadier median on a busy machine
-            warm = walls[1:] or walls[:1]
+                if meter:
+                    return wall, cpu, meter.seconds - c_s0, meter.compiles - c_n0
+                return wall, cpu, 0.0, 0
+
+            # Warm-up: the first call, and for JAX every following call that still compiled
+            # (a program may first be needed on the second call, e.g. a warm-started fit).
+            first = call()
+            warmup = [first]
+            while meter and warmup[-1][3] > 0 and len(warmup) < 4 and first[0] < 3 * max_call_s:
+                warmup.append(call())
+            walls, cpus, comp_n = [], [], []
+            if first[0] < 3 * max_call_s:  # else far too slow: the first call is the measurement
+                reps = repeats
+                max_reps = max(repeats, min(_MAX_REPEATS, bucket_room - len(warmup)))
+                while len(walls) < reps:
+                    w, c, _, k = call()
+                    walls.append(w)
+                    cpus.append(c)
+                    comp_n.append(k)
+                    if len(walls) == 1 and w > 2.0:  # slow even when warm: 3 repeats are enough
+                        reps = min(repeats, 3)
+                    if len(walls) == repeats and sum(walls) < _CHEAP_TOTAL_S:
+                        reps = max_reps  # cheap calls: more repeats, a steadier median on a busy machine
+                    if len(walls) > repeats and sum(walls) > _CHEAP_TOTAL_S:
+                        break
+            warm = walls or [first[0]]
             row.update({
-                "first_s": walls[0],
+                "first_s": first[0],
                 "warm_s": statistics.median(warm),
-                "warm_cpu_s": statistics.median(cpus[1:] or cpus[:1]),
+                "warm_cpu_s": statistics.median(cpus or [first[1]]),
                 "warm_min_s": min(warm),
-                "repeats": len(walls) - 1,
+                "repeats": len(walls),
             })
             if meter:
-                row.update({"first_compile_s": comp_s[0], "first_compiles": comp_n[0],
-                            "warm_compiles": sum(comp_n[1:]),
-                            "warm_compiles_per_call": comp_n[1:],
-                            "warm_compile_s": statistics.median(comp_s[1:]) if len(comp_s) > 1 else 0.0})
+                row.update({"first_compile_s": first[2], "first_compiles": first[3],
+                            "warmup_calls": len(warmup),
+                            "warmup_compile_s": sum(x[2] for x in warmup),
+                            "warmup_compiles": sum(x[3] for x in warmup),
+                            "warmup_s": sum(x[0] for x in warmup),
+                            "warm_compiles": sum(comp_n)})
             rows.append(row)
             last = (n, row["warm_s"])
-            extra = f", compile {row['first_compile_s']:.2f} s ({row['first_compiles']} XLA)" if meter else ""
+            extra = (f", warm-up {row['warmup_calls']} call(s) {row['warmup_s']:.2f} s, compiling "
+                     f"{row['warmup_compile_s']:.2f} s ({row['warmup_compiles']} XLA)") if meter else ""
             log(f"  {method} d={d} n={n}: first {row['first_s']:.3f} s, warm {row['warm_s']:.4f} s "
                 f"(cpu {row['warm_cpu_s']:.4f} s){extra}")
     return rows

@@ -248,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     # --- report ---------------------------------------------------------------------------------
     if not args.report_only:
         meta["load_end"] = _load()
+        meta["step_wall_s"] = time.perf_counter() - t_all
         meta["total_wall_s"] = time.perf_counter() - t_all + sum(
             old_meta.get("sections", {}).get(s, {}).get("wall_s", 0.0) for s in reused)
         parts = []
@@ -259,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         meta["reused"] = "; ".join(parts)
         if parts:  # keep the story of how these results came to be
             meta["history"] = old_meta.get("history", []) + [
-                {k: old_meta.get(k) for k in ("command", "date", "total_wall_s")}]
+                {"command": old_meta.get("command"), "date": old_meta.get("date"), "git": old_meta.get("git"),
+                 "total_wall_s": old_meta.get("step_wall_s") or old_meta.get("total_wall_s")}]
         cr = meta.get("config_regret") or {}
         seeds = cr.get("seeds") or {}
         meta["config"] = {"workers": args.workers,
