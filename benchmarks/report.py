@@ -494,7 +494,8 @@ def write_report(data: dict[str, Any], out_dir: Path) -> Path:
         L += ["Settings of this run: " + "; ".join(f"{k} = {v}" for k, v in cfg.items()), ""]
     if meta.get("budget_notes"):
         L += ["Budget: " + meta["budget_notes"], ""]
-    L += ["Section times: " + ", ".join(f"{k} {v.get('wall_s', 0) / 60:.1f} min" for k, v in
+    L += [("Section times, in the step that produced each section: " if history else "Section times: ")
+          + ", ".join(f"{k} {v.get('wall_s', 0) / 60:.1f} min" for k, v in
                                        meta.get("sections", {}).items())
           + (f". The regret runs used {sum(r.get('cpu_s', 0) for r in data.get('regret', [])) / 60:.0f} CPU-minutes "
              f"in all (about {sum(r.get('cpu_s', 0) for r in data.get('regret', [])) / 120:.0f} min of wall time "
