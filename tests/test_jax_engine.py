@@ -369,8 +369,8 @@ def test_same_seed_same_observations_same_proposals() -> None:
 def test_compilations_grow_with_log_n_not_with_calls() -> None:
     """Observations are padded to power-of-two buckets, so 40 sequential calls that cross
     from the 64 bucket into the 128 one compile O(log2 n) programs: a few on entering a
-    bucket (the fit, the acquisition search, and from 65 observations on the short
-    warm-started fit), then nothing."""
+    bucket (the fit, the acquisition search), then nothing. Full multi-start fits and the
+    short warm-started refinements between them share one fit program per bucket."""
     compiles: list[int] = []
 
     def listener(event: str, duration: float, **kwargs: Any) -> None:
@@ -383,6 +383,7 @@ def test_compilations_grow_with_log_n_not_with_calls() -> None:
     opt = create_optimizer("bayes", space, seed=0, backend="jax", n_initial_points=1)
     start = random_points(space, 48, seed=4)
     opt.tell(start, [branin(p) for p in start])
+    fit_traces = gp._trace_counter["fit"]
     jax.monitoring.register_event_duration_secs_listener(listener)
     try:
         for _ in range(40):
@@ -397,6 +398,8 @@ def test_compilations_grow_with_log_n_not_with_calls() -> None:
     assert sum(compiles) <= 4 * len(set(buckets)) <= 4 * math.ceil(math.log2(n_obs[-1]))
     assert all(c == 0 for k, c in enumerate(compiles) if k not in first_calls | {k + 1 for k in first_calls}), compiles
     assert sum(compiles[-20:]) == 0
+    # full fits (n <= 16, then every 10% growth) and refinements alternate in these calls
+    assert gp._trace_counter["fit"] - fit_traces <= len(set(buckets))
 
 
 def test_bayes_beats_random_on_branin() -> None:

@@ -213,18 +213,28 @@ def neg_log_posterior(theta: jax.Array, data: Data, cfg: FitConfig) -> jax.Array
 
 @partial(jax.jit, static_argnames=("cfg",))
 def fit(
-    fit_data: Data, data: Data, theta0: jax.Array, default: jax.Array, cfg: FitConfig
+    fit_data: Data,
+    data: Data,
+    theta0: jax.Array,
+    default: jax.Array,
+    cfg: FitConfig,
+    maxiter: jax.Array | None = None,
 ) -> tuple[Posterior, jax.Array, jax.Array]:
     """Multi-start MAP fit on ``fit_data``, then the posterior on ``data``, in one program.
 
-    ``theta0: (R, P)`` restarts are optimised in parallel (vmap). When no restart ends
-    finite, the posterior uses ``default`` (the caller warns: ``value`` is then inf).
-    ``fit_data`` may be a subset of ``data`` (or ``data`` itself).
-    Returns ``(posterior, theta: (P,), value: ())``.
+    ``theta0: (R, P)`` restarts are optimised in parallel (vmap), restart ``r`` for at
+    most ``maxiter[r]`` evaluations (default ``cfg.maxiter`` each). ``maxiter`` is data,
+    not a static argument, so a short refinement of one start (``[10, 0, 0, 0]``) runs
+    the same compiled program as a full multi-start fit; a restart given 0 evaluations
+    is never evaluated and never chosen. When no restart ends finite, the posterior
+    uses ``default`` (the caller warns: ``value`` is then inf). ``fit_data`` may be a
+    subset of ``data`` (or ``data`` itself). Returns ``(posterior, theta: (P,), value: ())``.
     """
     _trace_counter["fit"] += 1
     obj = partial(neg_log_posterior, data=fit_data, cfg=cfg)
-    res = jax.vmap(lambda t: lbfgs(obj, t, maxiter=cfg.maxiter))(theta0)
+    if maxiter is None:
+        maxiter = jnp.full(theta0.shape[0], cfg.maxiter)
+    res = jax.vmap(lambda t, m: lbfgs(obj, t, maxiter=m))(theta0, maxiter)
     ok = jnp.isfinite(res.value) & jnp.all(jnp.isfinite(res.theta), axis=1)
     values = jnp.where(ok, res.value, jnp.inf)
     best = jnp.argmin(values)
