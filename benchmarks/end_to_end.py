@@ -8,13 +8,17 @@ and runs every Hydra multirun there as a subprocess: all sweepers then share one
 one hydra-core and one machine state. The env is reused while its marker file matches.
 
 Overhead: ``python benchmarks/e2e_app/app.py -m ...`` with a task that returns a number at
-once, ``N`` trials, each sweeper in turn, ``repeats`` rounds interleaved (so slow drifts of
-the machine's load hit all sweepers alike); the median wall time minus that of Hydra's
-basic sweeper running the same number of jobs (``x=range(0, N)``: the floor, no
-optimisation at all), divided by ``N``, is the sweeper's overhead per trial. It includes
-process start-up differences (imports, JAX compilation) amortised over the ``N`` trials,
-and our sweepers' trial store and end-of-sweep plots, as a user would see them (the
-``random-noplots`` row turns the plots off to show their share).
+once, ``N`` trials and ``3N`` trials, each sweeper in turn, ``repeats`` rounds interleaved (so
+slow drifts of the machine's load hit all sweepers alike). Against Hydra's basic sweeper
+running the same number of jobs (``x=range(0, N)``: the floor, no optimisation at all):
+
+* overhead per trial at ``N`` = (median wall - floor's) / ``N``: start-up differences
+  (imports, JAX tracing) amortised over ``N`` trials, plus the per-trial work, as a user of
+  a short sweep sees it (trial store, results files, end-of-sweep plots; the
+  ``random-noplots`` row turns the plots off to show their share);
+* marginal cost per trial = the slope between ``N`` and ``3N`` minus the floor's slope:
+  what one more trial costs once the sweep runs, which is what a long sweep pays;
+* start-up = the overhead at ``N`` minus ``N`` times the marginal cost: paid once.
 
 Joblib speed-up (issue 6): a ``bayes`` sweep of 8 trials of a 1.5 s sleep task on the
 joblib launcher with ``batch_size = n_jobs = q`` for q = 1, 2, 4; the wall time of each and
@@ -113,41 +117,52 @@ def _overrides(name: str, n: int, seed: int) -> list[str]:
     return [*SWEEPERS[name], f"hydra.sweeper.n_trials={n}", f"{seed_key}={seed}"]
 
 
-def run_end_to_end(n_trials: int = 30, repeats: int = 3, sweepers: list[str] | None = None,
+def run_end_to_end(n_trials: int = 30, repeats: int = 3, sweepers: list[str] | None = None, long_factor: int = 3,
                    speedup: bool = True, speedup_trials: int = 8, speedup_sleep: float = 1.5,
                    speedup_qs: tuple[int, ...] = (1, 2, 4), log=print) -> dict[str, Any]:
     versions = ensure_env(log)
     names = sweepers or list(SWEEPERS)
     if "basic" not in names:
         names = ["basic", *names]
-    walls: dict[str, list[float]] = {k: [] for k in names}
+    n_long = long_factor * n_trials
+    walls: dict[tuple[str, int], list[float]] = {(k, n): [] for k in names for n in (n_trials, n_long)}
     errors: dict[str, str] = {}
     tmp = Path(tempfile.mkdtemp(prefix="hpo-bench-e2e-"))
     try:
         for rep in range(repeats):
-            for name in names:
-                if name in errors:
-                    continue
-                wd = tmp / f"{name}-{rep}"
-                try:
-                    wall, _ = _multirun(_overrides(name, n_trials, seed=rep), wd)
-                except Exception as e:  # noqa: BLE001 - recorded, the others go on
-                    errors[name] = str(e)
-                    log(f"end-to-end: {name} FAILED: {e}")
-                    continue
-                walls[name].append(wall)
-                log(f"end-to-end: {name} N={n_trials} round {rep + 1}/{repeats}: {wall:.2f} s")
-                shutil.rmtree(wd, ignore_errors=True)
-        floor = statistics.median(walls["basic"]) if walls["basic"] else float("nan")
+            for n in (n_trials, n_long):
+                for name in names:
+                    if name in errors:
+                        continue
+                    wd = tmp / f"{name}-{n}-{rep}"
+                    try:
+                        wall, _ = _multirun(_overrides(name, n, seed=rep), wd)
+                    except Exception as e:  # noqa: BLE001 - recorded, the others go on
+                        errors[name] = str(e)
+                        log(f"end-to-end: {name} FAILED: {e}")
+                        continue
+                    walls[name, n].append(wall)
+                    log(f"end-to-end: {name} N={n} round {rep + 1}/{repeats}: {wall:.2f} s")
+                    shutil.rmtree(wd, ignore_errors=True)
+
+        def med(name: str, n: int) -> float:
+            return statistics.median(walls[name, n]) if walls[name, n] else float("nan")
+
+        floor, floor_long = med("basic", n_trials), med("basic", n_long)
+        floor_slope = (floor_long - floor) / (n_long - n_trials)
         rows = []
         for name in names:
-            if not walls[name]:
+            if not walls[name, n_trials] or not walls[name, n_long]:
                 rows.append({"sweeper": name, "error": errors.get(name, "no run")})
                 continue
-            med = statistics.median(walls[name])
-            rows.append({"sweeper": name, "n_trials": n_trials, "wall_s": med, "walls": walls[name],
-                         "over_basic_s": med - floor, "per_trial_s": (med - floor) / n_trials})
-        result: dict[str, Any] = {"versions": versions, "rows": rows, "n_trials": n_trials, "repeats": repeats}
+            w, wl = med(name, n_trials), med(name, n_long)
+            marginal = (wl - w) / (n_long - n_trials) - floor_slope
+            rows.append({"sweeper": name, "n_trials": n_trials, "wall_s": w, "walls": walls[name, n_trials],
+                         "n_long": n_long, "wall_long_s": wl, "walls_long": walls[name, n_long],
+                         "over_basic_s": w - floor, "per_trial_s": (w - floor) / n_trials,
+                         "marginal_s": marginal, "startup_s": (w - floor) - n_trials * marginal})
+        result: dict[str, Any] = {"versions": versions, "rows": rows, "n_trials": n_trials, "n_long": n_long,
+                                  "repeats": repeats}
         if speedup:
             result["speedup"] = _joblib_speedup(tmp, speedup_trials, speedup_sleep, speedup_qs, log)
         return result

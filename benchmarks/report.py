@@ -318,19 +318,36 @@ def _plot_overhead(rows: list[dict[str, Any]], plots: Path) -> str | None:
 def _e2e_tables(e2e: dict[str, Any]) -> list[str]:
     from benchmarks.end_to_end import SWEEPER_LABELS
 
+    n, nl = e2e["n_trials"], e2e.get("n_long")
     out = ["", f"`python benchmarks/e2e_app/app.py -m ...` with a task that returns at once, "
-           f"{e2e['n_trials']} trials, median of {e2e['repeats']} rounds; run in the separate env "
-           f"`benchmarks/.env-optuna-sweeper` ({', '.join(f'{k} {v}' for k, v in e2e['versions'].items())}).", ""]
+           f"{n} trials" + (f" and {nl} trials" if nl else "") + f", median of {e2e['repeats']} rounds; run in "
+           f"the separate env `benchmarks/.env-optuna-sweeper` "
+           f"({', '.join(f'{k} {v}' for k, v in e2e['versions'].items())}). Overhead per trial at {n} = (wall - "
+           f"basic sweeper's wall) / {n}: start-up amortised over a short sweep plus the per-trial work. "
+           + (f"Marginal cost per trial = the slope of the wall time from {n} to {nl} trials minus the basic "
+              f"sweeper's: what each further trial of a long sweep costs. Start-up = the rest, paid once per "
+              f"sweep (imports, for the JAX engine tracing its programs; the end-of-sweep plots)." if nl else ""), ""]
     rows = []
     for r in e2e["rows"]:
+        label = SWEEPER_LABELS.get(r["sweeper"], r["sweeper"])
         if "error" in r:
-            rows.append([SWEEPER_LABELS.get(r["sweeper"], r["sweeper"]), "failed", "-", "-"])
+            rows.append([label, "failed", "-", "-", "-", "-", "-"][: 7 if nl else 4])
             continue
-        rows.append([SWEEPER_LABELS.get(r["sweeper"], r["sweeper"]), _sec(r["wall_s"]),
-                     _sec(r["over_basic_s"]) if r["sweeper"] != "basic" else "0 (floor)",
-                     f"{r['per_trial_s'] * 1000:.0f}" if r["sweeper"] != "basic" else "0 (floor)"])
-    out += _table(["sweeper", f"wall time, {e2e['n_trials']} trials (s)", "minus the basic sweeper (s)",
-                   "overhead per trial (ms)"], rows)
+        floor = r["sweeper"] == "basic"
+        row = [label, _sec(r["wall_s"])]
+        if nl:
+            row.append(_sec(r["wall_long_s"]))
+        row += ["0 (floor)" if floor else _sec(r["over_basic_s"]),
+                "0 (floor)" if floor else f"{r['per_trial_s'] * 1000:.0f}"]
+        if nl:
+            row += ["0 (floor)" if floor else f"{r['marginal_s'] * 1000:.0f}",
+                    "0 (floor)" if floor else _sec(r["startup_s"])]
+        rows.append(row)
+    head = ["sweeper", f"wall, {n} trials (s)"] + ([f"wall, {nl} trials (s)"] if nl else [])
+    head += [f"minus the basic sweeper, {n} trials (s)", f"overhead per trial at {n} (ms)"]
+    if nl:
+        head += ["marginal cost per trial (ms)", "start-up (s)"]
+    out += _table(head, rows)
     for r in e2e["rows"]:
         if "error" in r:
             out += ["", f"{r['sweeper']} failed: ```{r['error'][-800:]}```"]
@@ -435,12 +452,15 @@ def _losses(rv: RegretView | None, ov: list[dict[str, Any]] | None, e2e: dict[st
     if slower:
         lines.append("- Time per suggestion: the JAX engine is slower than Optuna GPSampler at " + ", ".join(slower) + ".")
     if e2e:
-        per = {r["sweeper"]: r.get("per_trial_s") for r in e2e["rows"] if "per_trial_s" in r}
-        o = per.get("optuna-plugin")
-        for s in ("random", "random-noplots", "bayes-jax", "bayes-skopt"):
-            if o is not None and per.get(s) is not None and per[s] > o:
-                lines.append(f"- End to end, {s} costs {per[s] * 1000:.0f} ms per trial over Hydra's basic sweeper, "
-                             f"more than hydra-optuna-sweeper's {o * 1000:.0f} ms.")
+        n = e2e["n_trials"]
+        for key, what in (("per_trial_s", f"costs {{v}} ms per trial over Hydra's basic sweeper in a {n}-trial sweep"),
+                          ("marginal_s", "costs {v} ms per further trial (marginal cost)")):
+            per = {r["sweeper"]: r.get(key) for r in e2e["rows"] if r.get(key) is not None}
+            o = per.get("optuna-plugin")
+            for s in ("random", "random-noplots", "bayes-jax", "bayes-skopt"):
+                if o is not None and per.get(s) is not None and per[s] > o:
+                    lines.append(f"- End to end, {s} {what.format(v=f'{per[s] * 1000:.0f}')}, more than "
+                                 f"hydra-optuna-sweeper's {o * 1000:.0f} ms.")
     return lines or ["- Nowhere in this run: every table above has one of our methods at least level with the best."]
 
 
