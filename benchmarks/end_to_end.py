@@ -17,7 +17,9 @@ running the same number of jobs (``x=range(0, N)``: the floor, no optimisation a
   a short sweep sees it (trial store, results files, end-of-sweep plots; the
   ``random-noplots`` row turns the plots off to show their share);
 * marginal cost per trial = the slope between ``N`` and ``3N`` minus the floor's slope:
-  what one more trial costs once the sweep runs, which is what a long sweep pays;
+  what one more trial costs once the sweep runs, which is what a long sweep pays; shown
+  with its range over the rounds (``round_marginals``): Hydra's own per-job work varies
+  by tens of ms between runs, so a difference inside that range is noise;
 * start-up = the overhead at ``N`` minus ``N`` times the marginal cost: paid once.
 
 Joblib speed-up (issue 6): a ``bayes`` sweep of 8 trials of a 1.5 s sleep task on the
@@ -38,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV_DIR", "ensure_env", "run_end_to_end"]
+__all__ = ["ENV_DIR", "ensure_env", "round_marginals", "run_end_to_end"]
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -115,6 +117,15 @@ def _overrides(name: str, n: int, seed: int) -> list[str]:
         return [f"x=range(0,{n})"]
     seed_key = "hydra.sweeper.sampler.seed" if name == "optuna-plugin" else "hydra.sweeper.seed"
     return [*SWEEPERS[name], f"hydra.sweeper.n_trials={n}", f"{seed_key}={seed}"]
+
+
+def round_marginals(row: dict[str, Any], basic: dict[str, Any]) -> list[float]:
+    """Marginal cost per trial of each round: this sweeper's slope from N to 3N trials minus
+    the basic sweeper's slope in the same round (rounds are interleaved, so a round's runs
+    saw the same machine). Their spread shows how far the median can be trusted."""
+    span = row["n_long"] - row["n_trials"]
+    pairs = zip(row["walls"], row["walls_long"], basic["walls"], basic["walls_long"])
+    return [((wl - w) - (bl - b)) / span for w, wl, b, bl in pairs]
 
 
 def run_end_to_end(n_trials: int = 30, repeats: int = 3, sweepers: list[str] | None = None, long_factor: int = 3,
