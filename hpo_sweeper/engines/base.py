@@ -39,3 +39,12 @@ class Engine(Protocol):
                 earlier members of this batch): a batch must spread away from them.
         """
         ...
+
+
+def observed_values(points: list[dict[str, Any]], y: Any) -> np.ndarray:
+    """``y`` as a flat float array, checked against ``points``: the shared first step of
+    every engine's ``suggest``."""
+    y = np.asarray(y, dtype=float).reshape(-1)
+    if len(points) != len(y):
+        raise ValueError(f"suggest() got {len(points)} points but {len(y)} values")
+    return y

@@ -43,6 +43,7 @@ import skopt
 from skopt.space import Categorical, Integer, Real
 from threadpoolctl import threadpool_limits
 
+from hpo_sweeper.engines.base import observed_values
 from hpo_sweeper.optimizers.base import OptimizerError
 from hpo_sweeper.space import Kind, Parameter, SearchSpace
 
@@ -130,9 +131,7 @@ class SkoptEngine:
         """Propose ``n`` configurations; see ``hpo_sweeper.engines.base.Engine``."""
         if n <= 0:
             return []
-        y = np.asarray(y, dtype=float).reshape(-1)
-        if len(points) != len(y):
-            raise ValueError(f"suggest() got {len(points)} points but {len(y)} values")
+        y = observed_values(points, y)
         if not self._dimensions:  # every parameter is constant: one configuration only
             return [self._from_skopt([]) for _ in range(n)]
         if len(y) == 0:  # nothing to model yet: random points

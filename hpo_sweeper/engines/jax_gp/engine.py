@@ -32,6 +32,7 @@ import jax
 import numpy as np
 from jax.scipy.linalg import cho_solve
 
+from hpo_sweeper.engines.base import observed_values
 from hpo_sweeper.engines.jax_gp import acquisition as acq
 from hpo_sweeper.engines.jax_gp import blas_threads, gp
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards, safeguards_for
@@ -324,9 +325,7 @@ class JaxEngine:
     ) -> list[dict[str, Any]]:
         if n <= 0:
             return []
-        y = np.asarray(y, dtype=float).reshape(-1)
-        if len(points) != len(y):
-            raise ValueError(f"suggest() got {len(points)} points but {len(y)} values")
+        y = observed_values(points, y)
         call = self._calls
         self._calls += 1
         with jax.enable_x64(self._x64), blas_threads.limit(self.blas_threads):
