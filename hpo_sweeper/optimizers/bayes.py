@@ -201,7 +201,10 @@ class _Warmup:
 
     def start(self, batch_size: int) -> None:
         if self.thread is None:
-            self.thread = threading.Thread(target=self._run, args=(batch_size,), name="hpo-gp-warmup", daemon=True)
+            # Not a daemon: the interpreter must wait for it at exit. A daemon thread still inside
+            # XLA's compiler when Python finalises aborts the process (SIGABRT, exit 134) after a
+            # sweep that succeeded; compilation cannot be cancelled, so exit waits for it instead.
+            self.thread = threading.Thread(target=self._run, args=(batch_size,), name="hpo-gp-warmup", daemon=False)
             self.thread.start()
 
     def join(self) -> None:
