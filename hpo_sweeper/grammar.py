@@ -45,39 +45,44 @@ class Passthrough:
     text: str
 
 
-@functools.lru_cache(maxsize=1)
-def _parser() -> Any:
+@functools.lru_cache(maxsize=4)
+def _parser(config_loader: Any = None) -> Any:
+    """hydra-core's override parser; with Hydra's config loader, ``glob()`` can list a group's options."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    return OverridesParser.create()
+    return OverridesParser.create(config_loader=config_loader)
 
 
 _CHOICE_CALL = re.compile(r"^\s*choice\s*\((.*)\)\s*$", re.DOTALL)
 _DICT_KEYS = {"type", "low", "high", "log", "step", "choices"}
 
 
-def parse_spec(name: str, spec: Any) -> Parameter | Fixed:
-    """Parse one entry of a search-space mapping."""
+def parse_spec(name: str, spec: Any, config_loader: Any = None) -> Parameter | Fixed:
+    """Parse one entry of a search-space mapping (``config_loader``: see ``parse_override``)."""
     spec = _plain(spec)
     if isinstance(spec, Mapping):
         return _from_dict(name, spec)
     if isinstance(spec, (list, tuple)):
         return Parameter(name, Kind.CATEGORICAL, choices=tuple(_plain(v) for v in spec))
     if isinstance(spec, str):
-        parsed = parse_override(f"{name}={spec}")
+        parsed = parse_override(f"{name}={spec}", config_loader)
         if isinstance(parsed, Passthrough):  # cannot happen for "name=value", but be explicit
             raise SearchSpaceError(f"parameter '{name}': cannot parse {spec!r}")
         return parsed
     return Fixed(name, _plain(spec))
 
 
-def parse_override(line: str) -> Parameter | Fixed | Passthrough:
-    """Parse one override line (``key=value``) into what the sweeper does with it."""
+def parse_override(line: str, config_loader: Any = None) -> Parameter | Fixed | Passthrough:
+    """Parse one override line (``key=value``) into what the sweeper does with it.
+
+    ``config_loader`` is Hydra's (``hydra_context.config_loader``): with it, ``glob(*)``
+    becomes a choice among the options of a config group, as with Hydra's basic sweeper.
+    """
     from hydra.errors import HydraException
 
     key = line.split("=", 1)[0].strip()
     try:
-        override = _parser().parse_override(line)
+        override = _parser(config_loader).parse_override(line)
     except HydraException as e:
         # hydra's choice() refuses null; its comma form accepts it, so retry in that form.
         value = line.split("=", 1)[1] if "=" in line else ""
@@ -85,7 +90,7 @@ def parse_override(line: str) -> Parameter | Fixed | Passthrough:
         if not m or not m.group(1).strip():
             raise SearchSpaceError(f"parameter '{key}': {_hydra_message(e)}") from None
         try:
-            override = _parser().parse_override(f"{key}={m.group(1)}")
+            override = _parser(config_loader).parse_override(f"{key}={m.group(1)}")
         except HydraException as e2:
             raise SearchSpaceError(f"parameter '{key}': {_hydra_message(e2)}") from None
         if not override.is_sweep_override():  # choice(x): a single choice
@@ -99,9 +104,7 @@ def parse_override(line: str) -> Parameter | Fixed | Passthrough:
         return Fixed(name, _plain(override.value()))
     value = override.value()
     if override.is_choice_sweep():
-        if _is_glob(value) or any(_is_glob(v) for v in value.list):
-            raise SearchSpaceError(f"parameter '{name}': glob() is not supported in a search space")
-        return Parameter(name, Kind.CATEGORICAL, choices=tuple(_plain(v) for v in value.list))
+        return Parameter(name, Kind.CATEGORICAL, choices=_choices(name, override, value))
     if override.is_interval_sweep():
         is_int = isinstance(value.start, int) and isinstance(value.end, int)
         return Parameter(
@@ -114,6 +117,29 @@ def parse_override(line: str) -> Parameter | Fixed | Passthrough:
     if override.is_range_sweep():
         return _from_range(name, value.start, value.stop, value.step, "log" in value.tags)
     raise SearchSpaceError(f"parameter '{name}': unsupported sweep {line!r}")
+
+
+def _choices(name: str, override: Any, value: Any) -> tuple[Any, ...]:
+    """The values of a choice sweep, as Hydra's basic sweeper enumerates them: lists and dicts
+    are values like any other; ``glob()`` lists the config group's options."""
+    if _is_glob(value):
+        if override.config_loader is None:
+            raise SearchSpaceError(
+                f"parameter '{name}': glob() lists the options of a config group, which needs Hydra's config "
+                "loader: use it in hydra.sweeper.params or on the command line of a Hydra sweep"
+            )
+        options = tuple(override.sweep_string_iterator())
+        if not options:
+            raise SearchSpaceError(f"parameter '{name}': {override.get_value_element_as_str()} matches no option "
+                                   f"of the config group '{override.key_or_group}'")
+        return options
+    nested = [v for v in value.list if type(v).__name__ == "ChoiceSweep" or _is_glob(v)]
+    if nested:
+        raise SearchSpaceError(
+            f"parameter '{name}': a choice() or glob() inside a choice is not supported (Hydra's basic sweeper "
+            "refuses it too); list the values in one choice: choice(a, b, c)"
+        )
+    return tuple(_plain(v) for v in value.list)
 
 
 def _from_range(name: str, start: float, stop: float, step: float, log: bool) -> Parameter:
