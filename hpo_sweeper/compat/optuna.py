@@ -116,6 +116,8 @@ def translate(kind: str, settings: Mapping[str, Any], defaults: Mapping[str, Any
             )
         if kind == "random" and sampler is None:
             s["sampler"] = defaults.get("sampler")
+        elif sampler is None:
+            s.pop("sampler", None)
     else:
         _map_sampler(kind, pop_block(s, "sampler") or {}, m)
         if kind == "random":
