@@ -45,12 +45,11 @@ class Passthrough:
     text: str
 
 
-@functools.lru_cache(maxsize=4)
-def _parser(config_loader: Any = None) -> Any:
-    """hydra-core's override parser; with Hydra's config loader, ``glob()`` can list a group's options."""
+@functools.lru_cache(maxsize=1)
+def _parser() -> Any:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    return OverridesParser.create(config_loader=config_loader)
+    return OverridesParser.create()
 
 
 _CHOICE_CALL = re.compile(r"^\s*choice\s*\((.*)\)\s*$", re.DOTALL)
@@ -82,7 +81,7 @@ def parse_override(line: str, config_loader: Any = None) -> Parameter | Fixed | 
 
     key = line.split("=", 1)[0].strip()
     try:
-        override = _parser(config_loader).parse_override(line)
+        override = _parser().parse_override(line)
     except HydraException as e:
         # hydra's choice() refuses null; its comma form accepts it, so retry in that form.
         value = line.split("=", 1)[1] if "=" in line else ""
@@ -90,12 +89,14 @@ def parse_override(line: str, config_loader: Any = None) -> Parameter | Fixed | 
         if not m or not m.group(1).strip():
             raise SearchSpaceError(f"parameter '{key}': {_hydra_message(e)}") from None
         try:
-            override = _parser(config_loader).parse_override(f"{key}={m.group(1)}")
+            override = _parser().parse_override(f"{key}={m.group(1)}")
         except HydraException as e2:
             raise SearchSpaceError(f"parameter '{key}': {_hydra_message(e2)}") from None
         if not override.is_sweep_override():  # choice(x): a single choice
             return Parameter(key, Kind.CATEGORICAL, choices=(_plain(override.value()),))
 
+    # What Hydra's parse_overrides does: glob() lists a config group's options through the loader.
+    override.config_loader = config_loader
     # The key keeps its prefix (+a, ++a, group@pkg): it is written back verbatim.
     name = override.get_key_element()
     if not override.is_sweep_override():
