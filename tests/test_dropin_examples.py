@@ -222,3 +222,21 @@ def test_basic_sweep_tutorial_same_jobs_under_grid_as_under_basic(run_example, t
     assert received["grid"] == received["basic"]
     # the task returns nothing: no plots are written, rather than empty ones
     assert not list(dirs["grid"].glob("*.png"))
+
+
+def test_a_four_point_grid_on_joblib_is_launched_in_one_call(tmp_path) -> None:
+    """The tutorial's 2 x 2 grid with only hydra/launcher=joblib added: its default batch is the
+    whole grid, so joblib gets all four jobs in one launch() and runs them in parallel."""
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    proc = subprocess.run(
+        [sys.executable, str(APPS / "basic_sweep" / "my_app.py"), "-m", "hydra/sweeper=grid", "hydra/launcher=joblib",
+         "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    launches = re.findall(r"is launching (\d+) jobs", output)  # the joblib launcher's line, once per launch()
+    assert launches == ["4"], output
+    assert len(read_trials(tmp_path / "sweep")) == 4
+    assert "seed" not in output.split("grid sweep of", 1)[1].splitlines()[0]  # a grid has no seed to log
+    assert "No trial returned a value: no plots written" in output and not list((tmp_path / "sweep").glob("*.png"))

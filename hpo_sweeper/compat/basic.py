@@ -13,4 +13,5 @@ def translate(kind: str, settings: Mapping[str, Any], defaults: Mapping[str, Any
     value = m.settings.pop("max_batch_size", None)
     if value is not None:
         m.fill("batch_size", value, "max_batch_size")
+    m.summary("basic sweeper")
     return m.settings, m.messages

@@ -59,6 +59,9 @@ def translate(kind: str, settings: Mapping[str, Any], defaults: Mapping[str, Any
     params = s.get("params")
     if isinstance(params, Mapping):
         s["params"] = {name: _param(str(name), spec, m) for name, spec in params.items()}
+        converted = [str(k) for k in params if s["params"][k] is not params[k]]
+        if converted:
+            m.mapped.append(f"params {converted} in Nevergrad's scalar form -> {{type, low, high, log}}")
     m.summary("hydra-nevergrad-sweeper")
     return s, m.messages
 
