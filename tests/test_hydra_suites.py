@@ -25,7 +25,9 @@ class TestGridSweeperWithBasicLauncher(LauncherTestSuite):
 
 # Parametrised as hydra-core parametrises it for its basic sweeper: max_batch_size=2, the basic
 # sweeper's own key (our batch_size), since the suite expects 3 batches of 2.
-@pytest.mark.parametrize("launcher_name, overrides", [("basic", ["hydra/sweeper=grid", "hydra.sweeper.max_batch_size=2"])])
+@pytest.mark.parametrize(
+    "launcher_name, overrides", [("basic", ["hydra/sweeper=grid", "hydra.sweeper.max_batch_size=2"])]
+)
 class TestGridSweeperBatches(BatchedSweeperTestSuite):
     pass
 
@@ -49,5 +51,5 @@ class TestGridSweeperIntegration(IntegrationTestSuite):
     # the one-point grid finished and runs nothing. Resolving it is a decision about resume
     # semantics, not a translation; strict, so the mark fails once the behaviour changes.
     @pytest.mark.xfail(strict=True, reason="a rerun into the same sweep dir resumes the finished sweep")
-    def test_to_absolute_path_multirun(self, tmpdir, task_launcher_cfg, extra_flags) -> None:  # type: ignore[no-untyped-def]
+    def test_to_absolute_path_multirun(self, tmpdir, task_launcher_cfg, extra_flags) -> None:  # type: ignore
         super().test_to_absolute_path_multirun(tmpdir, task_launcher_cfg, extra_flags)

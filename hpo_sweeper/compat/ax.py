@@ -14,7 +14,9 @@ from typing import Any
 from hpo_sweeper.compat.base import CompatError, Mapper, Message, pop_block
 
 
-def translate(kind: str, settings: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[dict[str, Any], list[Message]]:
+def translate(
+    kind: str, settings: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[Message]]:
     m = Mapper(settings, defaults)
     s = m.settings
     ax = pop_block(s, "ax_config")

@@ -8,7 +8,9 @@ from typing import Any
 from hpo_sweeper.compat.base import Mapper, Message
 
 
-def translate(kind: str, settings: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[dict[str, Any], list[Message]]:
+def translate(
+    kind: str, settings: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[Message]]:
     m = Mapper(settings, defaults)
     value = m.settings.pop("max_batch_size", None)
     if value is not None:

@@ -21,7 +21,9 @@ _REACH = 3
 _LAUNCHER_HINT = "parallel jobs come from the launcher, e.g. hydra/launcher=joblib hydra.launcher.n_jobs=4"
 
 
-def translate(kind: str, settings: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[dict[str, Any], list[Message]]:
+def translate(
+    kind: str, settings: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[Message]]:
     m = Mapper(settings, defaults)
     s = m.settings
     parametrization = s.pop("parametrization", None)

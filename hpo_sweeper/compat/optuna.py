@@ -60,10 +60,12 @@ _RANDOM_SAMPLERS = ("random", "sobol", "halton", "lhs")
 _LAUNCHER_HINT = "parallel jobs come from the launcher, e.g. hydra/launcher=joblib hydra.launcher.n_jobs=4"
 
 
-def translate(kind: str, settings: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[dict[str, Any], list[Message]]:
+def translate(
+    kind: str, settings: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[Message]]:
     m = Mapper(settings, defaults)
     s = m.settings
-    carries_optuna_keys = any(s.get(k) is not None and not _ours(k, s.get(k), kind) for k in OPTUNA_KEYS)
+    carries_optuna_keys = any(s.get(k) is not None and not _ours(k, s.get(k)) for k in OPTUNA_KEYS)
 
     if s.get("custom_search_space") is not None:
         raise CompatError(
@@ -129,7 +131,7 @@ def translate(kind: str, settings: Mapping[str, Any], defaults: Mapping[str, Any
     return s, m.messages
 
 
-def _ours(key: str, value: Any, kind: str) -> bool:
+def _ours(key: str, value: Any) -> bool:
     """random's own ``sampler: sobol`` is not an Optuna key."""
     return key == "sampler" and isinstance(value, str)
 
