@@ -131,8 +131,9 @@ def _choices(name: str, override: Any, value: Any) -> tuple[Any, ...]:
             )
         options = tuple(override.sweep_string_iterator())
         if not options:
-            raise SearchSpaceError(f"parameter '{name}': {override.get_value_element_as_str()} matches no option "
-                                   f"of the config group '{override.key_or_group}'")
+            written = (override.input_line or "").split("=", 1)[-1]
+            raise SearchSpaceError(f"parameter '{name}': {written} matches no option of the config group "
+                                   f"'{override.key_or_group}'")
         return options
     nested = [v for v in value.list if type(v).__name__ == "ChoiceSweep" or _is_glob(v)]
     if nested:

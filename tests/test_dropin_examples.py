@@ -240,3 +240,12 @@ def test_a_four_point_grid_on_joblib_is_launched_in_one_call(tmp_path) -> None:
     assert len(read_trials(tmp_path / "sweep")) == 4
     assert "seed" not in output.split("grid sweep of", 1)[1].splitlines()[0]  # a grid has no seed to log
     assert "No trial returned a value: no plots written" in output and not list((tmp_path / "sweep").glob("*.png"))
+
+
+def test_a_glob_that_matches_no_option_stops_before_any_job(run_example, tmp_path) -> None:
+    from hydra.errors import HydraException
+
+    with pytest.raises(HydraException, match=r"parameter 'db': glob\(zzz\*\) matches no option of the config group"):
+        run_example(APPS / "basic_sweep" / "my_app.py", "conf", "config", lambda cfg: None,
+                    ["hydra/sweeper=grid", "db=glob(zzz*)"])
+    assert not (tmp_path / "sweep").exists() or not list((tmp_path / "sweep").iterdir())
