@@ -19,7 +19,7 @@ def translate(
 ) -> tuple[dict[str, Any], list[Message]]:
     m = Mapper(settings, defaults)
     s = m.settings
-    ax = pop_block(s, "ax_config")
+    ax = pop_block(s, "ax_config", nested=("experiment", "early_stop", "client"))
     if ax is None:
         return s, m.messages
     if ax.get("max_trials") is not None:

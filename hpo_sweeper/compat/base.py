@@ -54,11 +54,18 @@ class Mapper:
             self.info(f"{sweeper} settings mapped: " + "; ".join(self.mapped))
 
 
-def pop_block(settings: dict[str, Any], key: str) -> dict[str, Any] | None:
-    """Remove and return a nested block (``optim``, ``ax_config``, ``sampler``); None when absent."""
+def pop_block(settings: dict[str, Any], key: str, nested: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """Remove and return a nested block (``optim``, ``ax_config``, ``sampler``) without its null
+    keys (null means not set), also inside its ``nested`` sub-blocks; None when nothing is set."""
     block = settings.pop(key, None)
     if block is None:
         return None
     if not isinstance(block, Mapping):
         raise CompatError(f"{key} must be a mapping, got {block!r}")
-    return dict(block)
+    out = {k: v for k, v in block.items() if v is not None}
+    for sub in nested:
+        if isinstance(out.get(sub), Mapping):
+            out[sub] = {k: v for k, v in out[sub].items() if v is not None}
+            if not out[sub]:
+                del out[sub]
+    return out or None

@@ -27,9 +27,6 @@ def translate(
     m = Mapper(settings, defaults)
     s = m.settings
     parametrization = s.pop("parametrization", None)
-    optim = pop_block(s, "optim")
-    if optim is None and parametrization is None:
-        return s, m.messages
     if parametrization is not None:
         if s.get("params"):
             raise CompatError("both params and parametrization are set: parametrization is the deprecated name "
@@ -37,7 +34,7 @@ def translate(
         m.warn("parametrization is deprecated (as in hydra-nevergrad-sweeper): rename it to params")
         s["params"] = parametrization
 
-    optim = optim or {}
+    optim = pop_block(s, "optim") or {}
     optimizer = optim.pop("optimizer", None)
     if optimizer is not None:
         m.info(f"Nevergrad's optimizer {optimizer} is not available here: hydra/sweeper={kind} runs in its place")
@@ -58,6 +55,8 @@ def translate(
     for key, value in optim.items():
         m.warn(f"optim.{key}={value!r} has no equivalent here: ignored")
 
+    # Nevergrad's scalar form is told apart by its keys (ours always has type or choices), so it is
+    # read wherever it appears, with or without an optim block.
     params = s.get("params")
     if isinstance(params, Mapping):
         s["params"] = {name: _param(str(name), spec, m) for name, spec in params.items()}

@@ -25,6 +25,56 @@ class EarlyStopConf:
     target: Optional[float] = None
 
 
+# --- the blocks of other sweepers, with their keys and no defaults (null: not set) ----------------
+# Typed like hydra-nevergrad-sweeper's and hydra-ax-sweeper's own, so `hydra.sweeper.optim.seed=0`
+# composes as it does with them; hpo_sweeper.compat maps what is set.
+
+
+@dataclass
+class NevergradOptimConf:
+    optimizer: Optional[str] = None
+    budget: Optional[int] = None
+    num_workers: Optional[int] = None
+    noisy: Optional[bool] = None
+    maximize: Optional[bool] = None
+    seed: Optional[int] = None
+    max_failure_rate: Optional[float] = None
+
+
+@dataclass
+class AxExperimentConf:
+    name: Optional[str] = None
+    objective_name: Optional[str] = None
+    minimize: Optional[bool] = None
+    parameter_constraints: Optional[List[str]] = None
+    outcome_constraints: Optional[List[str]] = None
+    status_quo: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class AxEarlyStopConf:
+    minimize: Optional[bool] = None
+    max_epochs_without_improvement: Optional[int] = None
+    epsilon: Optional[float] = None
+
+
+@dataclass
+class AxClientConf:
+    verbose_logging: Optional[bool] = None
+    random_seed: Optional[int] = None
+
+
+@dataclass
+class AxConfigConf:
+    max_trials: Optional[int] = None
+    early_stop: AxEarlyStopConf = field(default_factory=AxEarlyStopConf)
+    experiment: AxExperimentConf = field(default_factory=AxExperimentConf)
+    client: AxClientConf = field(default_factory=AxClientConf)
+    # Ax's dict form ({type: range, bounds: [a, b]}, {type: choice, values}, {type: fixed, value}) or our grammar.
+    params: Optional[Dict[str, Any]] = None
+    is_noisy: Optional[bool] = None
+
+
 @dataclass
 class SweeperConf:
     _target_: str = ""
@@ -74,11 +124,11 @@ class SweeperConf:
     # Hydra's basic sweeper and hydra-ax-sweeper: -> batch_size.
     max_batch_size: Optional[int] = None
     # hydra-nevergrad-sweeper: {optimizer, budget, num_workers, noisy, maximize, seed, max_failure_rate}.
-    optim: Optional[Any] = None
+    optim: NevergradOptimConf = field(default_factory=NevergradOptimConf)
     # hydra-nevergrad-sweeper (deprecated there): -> params.
     parametrization: Optional[Dict[str, Any]] = None
     # hydra-ax-sweeper: {max_trials, experiment, early_stop, client, params, is_noisy}.
-    ax_config: Optional[Any] = None
+    ax_config: AxConfigConf = field(default_factory=AxConfigConf)
 
 
 @dataclass
