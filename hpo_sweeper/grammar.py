@@ -56,23 +56,27 @@ _CHOICE_CALL = re.compile(r"^\s*choice\s*\((.*)\)\s*$", re.DOTALL)
 _DICT_KEYS = {"type", "low", "high", "log", "step", "choices"}
 
 
-def parse_spec(name: str, spec: Any) -> Parameter | Fixed:
-    """Parse one entry of a search-space mapping."""
+def parse_spec(name: str, spec: Any, config_loader: Any = None) -> Parameter | Fixed:
+    """Parse one entry of a search-space mapping (``config_loader``: see ``parse_override``)."""
     spec = _plain(spec)
     if isinstance(spec, Mapping):
         return _from_dict(name, spec)
     if isinstance(spec, (list, tuple)):
         return Parameter(name, Kind.CATEGORICAL, choices=tuple(_plain(v) for v in spec))
     if isinstance(spec, str):
-        parsed = parse_override(f"{name}={spec}")
+        parsed = parse_override(f"{name}={spec}", config_loader)
         if isinstance(parsed, Passthrough):  # cannot happen for "name=value", but be explicit
             raise SearchSpaceError(f"parameter '{name}': cannot parse {spec!r}")
         return parsed
     return Fixed(name, _plain(spec))
 
 
-def parse_override(line: str) -> Parameter | Fixed | Passthrough:
-    """Parse one override line (``key=value``) into what the sweeper does with it."""
+def parse_override(line: str, config_loader: Any = None) -> Parameter | Fixed | Passthrough:
+    """Parse one override line (``key=value``) into what the sweeper does with it.
+
+    ``config_loader`` is Hydra's (``hydra_context.config_loader``): with it, ``glob(*)``
+    becomes a choice among the options of a config group, as with Hydra's basic sweeper.
+    """
     from hydra.errors import HydraException
 
     key = line.split("=", 1)[0].strip()
@@ -91,6 +95,8 @@ def parse_override(line: str) -> Parameter | Fixed | Passthrough:
         if not override.is_sweep_override():  # choice(x): a single choice
             return Parameter(key, Kind.CATEGORICAL, choices=(_plain(override.value()),))
 
+    # What Hydra's parse_overrides does: glob() lists a config group's options through the loader.
+    override.config_loader = config_loader
     # The key keeps its prefix (+a, ++a, group@pkg): it is written back verbatim.
     name = override.get_key_element()
     if not override.is_sweep_override():
@@ -99,9 +105,7 @@ def parse_override(line: str) -> Parameter | Fixed | Passthrough:
         return Fixed(name, _plain(override.value()))
     value = override.value()
     if override.is_choice_sweep():
-        if _is_glob(value) or any(_is_glob(v) for v in value.list):
-            raise SearchSpaceError(f"parameter '{name}': glob() is not supported in a search space")
-        return Parameter(name, Kind.CATEGORICAL, choices=tuple(_plain(v) for v in value.list))
+        return Parameter(name, Kind.CATEGORICAL, choices=_choices(name, override, value))
     if override.is_interval_sweep():
         is_int = isinstance(value.start, int) and isinstance(value.end, int)
         return Parameter(
@@ -114,6 +118,30 @@ def parse_override(line: str) -> Parameter | Fixed | Passthrough:
     if override.is_range_sweep():
         return _from_range(name, value.start, value.stop, value.step, "log" in value.tags)
     raise SearchSpaceError(f"parameter '{name}': unsupported sweep {line!r}")
+
+
+def _choices(name: str, override: Any, value: Any) -> tuple[Any, ...]:
+    """The values of a choice sweep, as Hydra's basic sweeper enumerates them: lists and dicts
+    are values like any other; ``glob()`` lists the config group's options."""
+    if _is_glob(value):
+        if override.config_loader is None:
+            raise SearchSpaceError(
+                f"parameter '{name}': glob() lists the options of a config group, which needs Hydra's config "
+                "loader: use it in hydra.sweeper.params or on the command line of a Hydra sweep"
+            )
+        options = tuple(override.sweep_string_iterator())
+        if not options:
+            written = (override.input_line or "").split("=", 1)[-1]
+            raise SearchSpaceError(f"parameter '{name}': {written} matches no option of the config group "
+                                   f"'{override.key_or_group}'")
+        return options
+    nested = [v for v in value.list if type(v).__name__ == "ChoiceSweep" or _is_glob(v)]
+    if nested:
+        raise SearchSpaceError(
+            f"parameter '{name}': a choice() or glob() inside a choice is not supported (Hydra's basic sweeper "
+            "refuses it too); list the values in one choice: choice(a, b, c)"
+        )
+    return tuple(_plain(v) for v in value.list)
 
 
 def _from_range(name: str, start: float, stop: float, step: float, log: bool) -> Parameter:

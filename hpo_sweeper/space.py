@@ -407,6 +407,10 @@ def _same_value(a: Any, b: Any) -> bool:
 
 
 def _hashable(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):  # list values of a choice ('+l=[1,2],[3,4]')
+        return ("list", tuple(_hashable(x) for x in v))
+    if isinstance(v, Mapping):
+        return ("dict", tuple((str(k), _hashable(x)) for k, x in v.items()))
     return (type(v).__name__ if isinstance(v, (bool, type(None))) else "", v if not isinstance(v, float) else round(v, 12))
 
 

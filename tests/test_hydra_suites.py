@@ -1,11 +1,12 @@
-"""hydra-core's own launcher and batched-sweeper suites, run with our grid sweeper."""
+"""hydra-core's own launcher, batched-sweeper and integration suites, run with our grid
+sweeper at its defaults: ``hydra/sweeper=grid`` is all a basic-sweeper user changes."""
 
 from __future__ import annotations
 
 import pytest
 from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper
-from hydra.test_utils.launcher_common_tests import BatchedSweeperTestSuite, LauncherTestSuite
+from hydra.test_utils.launcher_common_tests import BatchedSweeperTestSuite, IntegrationTestSuite, LauncherTestSuite
 
 from hydra_plugins.hpo_sweeper_plugin.sweepers import BayesSweeper, GridSweeper, RandomSweeper
 
@@ -17,17 +18,38 @@ def test_sweepers_are_discovered() -> None:
     assert ours <= found
 
 
-@pytest.mark.parametrize(
-    "launcher_name, overrides",
-    [("basic", ["hydra/sweeper=grid", "hydra.sweeper.batch_size=2"])],
-)
+@pytest.mark.parametrize("launcher_name, overrides", [("basic", ["hydra/sweeper=grid"])])
 class TestGridSweeperWithBasicLauncher(LauncherTestSuite):
     pass
 
 
+# Parametrised as hydra-core parametrises it for its basic sweeper: max_batch_size=2, the basic
+# sweeper's own key (our batch_size), since the suite expects 3 batches of 2.
 @pytest.mark.parametrize(
-    "launcher_name, overrides",
-    [("basic", ["hydra/sweeper=grid", "hydra.sweeper.batch_size=2"])],
+    "launcher_name, overrides", [("basic", ["hydra/sweeper=grid", "hydra.sweeper.max_batch_size=2"])]
 )
 class TestGridSweeperBatches(BatchedSweeperTestSuite):
     pass
+
+
+@pytest.mark.parametrize(
+    "task_launcher_cfg, extra_flags",
+    [
+        pytest.param(
+            {},
+            ["-m", "hydra/sweeper=grid", "hydra/launcher=basic", "hydra/hydra_logging=disabled",
+             "hydra/job_logging=disabled"],
+            id="grid_sweeper_basic_launcher",
+        )
+    ],
+)
+class TestGridSweeperIntegration(IntegrationTestSuite):
+
+    # Known divergence, left visible: this test runs the same command twice into the same
+    # hydra.sweep.dir and expects the job to run again as job 0. Our sweepers resume a sweep
+    # from the trial store they find there (README, "Durable sweeps"), so the second run finds
+    # the one-point grid finished and runs nothing. Resolving it is a decision about resume
+    # semantics, not a translation; strict, so the mark fails once the behaviour changes.
+    @pytest.mark.xfail(strict=True, reason="a rerun into the same sweep dir resumes the finished sweep")
+    def test_to_absolute_path_multirun(self, tmpdir, task_launcher_cfg, extra_flags) -> None:  # type: ignore
+        super().test_to_absolute_path_multirun(tmpdir, task_launcher_cfg, extra_flags)

@@ -458,3 +458,35 @@ def test_a_task_calling_sys_exit_is_a_failed_trial(quadratic_sweep) -> None:
     rows = read_trials(sweep_dir)
     assert [r["status"] for r in rows] == ["completed", "failed", "completed"]
     assert "diverged: loss is nan" in rows[1]["error"]
+
+
+# --- settings of other sweepers (hpo_sweeper.compat) through Hydra ------------------------------
+
+
+@pytest.mark.parametrize("setting, fragment", [
+    ("hydra.sweeper.direction=[minimize,maximize]", "multi-objective sweep, which is not supported yet"),
+    ("hydra.sweeper.custom_search_space=objective.configure", "custom_search_space='objective.configure'"),
+    ("hydra.sweeper.storage=postgresql://host/db", "only SQLite files are supported"),
+])
+def test_an_optuna_setting_we_cannot_honour_stops_before_any_job(quadratic_sweep, tmp_path, setting, fragment) -> None:
+    sweep_dir = tmp_path / "refused"
+    with pytest.raises(SWEEP_ERRORS) as e:
+        quadratic_sweep(["hydra/sweeper=random", "+search_space=quad", setting], sweep_dir=sweep_dir)
+    assert fragment in str(e.value)
+    assert job_dirs(sweep_dir) == [] and not (sweep_dir / "trials.db").exists()
+
+
+@pytest.mark.parametrize("sweeper, sampler, expect", [
+    ("random", "qmc", "QMCSampler -> hydra/sweeper=random"),
+    ("random", "tpe", "TPESampler is not used: hydra/sweeper=random samples at random"),
+    ("grid", "grid", "GridSampler -> hydra/sweeper=grid"),
+])
+def test_an_optuna_sampler_option_composes_with_our_sweepers(quadratic_sweep, sweep_log, sweeper, sampler,
+                                                              expect) -> None:
+    seed = ["hydra.sweeper.sampler.seed=4"] if sweeper == "random" else []  # Optuna's GridSampler has no seed
+    sweep_dir, _ = quadratic_sweep([f"hydra/sweeper={sweeper}", f"hydra/sweeper/sampler={sampler}", "a=1,2",
+                                    "hydra.sweeper.n_trials=2", *seed])
+    assert len(read_trials(sweep_dir)) == 2
+    assert any(expect in m for m in sweep_log)
+    if sweeper == "random":  # its seed is the sampler's
+        assert any("sampler.seed=4 -> seed=4" in m for m in sweep_log)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import secrets
 import time
 import traceback
@@ -23,6 +24,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from hpo_sweeper.compat import translate
 from hpo_sweeper.grammar import Fixed, Passthrough, encode_override, parse_override, parse_spec
 from hpo_sweeper.job_records import JobRecord, read_job_record, write_job_record
 from hpo_sweeper.optimizers import create_optimizer
@@ -37,7 +39,7 @@ log = logging.getLogger("hpo_sweeper")
 #: Settings that are not optimiser options.
 _SWEEP_KEYS = {
     "n_trials", "batch_size", "seed", "direction", "objective", "params", "max_failure_rate",
-    "storage", "allow_space_change", "warm_start", "enqueue", "early_stop", "plots",
+    "storage", "allow_space_change", "warm_start", "enqueue", "early_stop", "plots", "name",
 }
 #: Hydra's config field -> the optimiser's option name, where they differ.
 _OPTION_NAMES = {"engine": "engine_options"}
@@ -110,9 +112,11 @@ class SweeperAdapter:
     # --- the sweep ----------------------------------------------------------------------------
 
     def sweep(self, arguments: list[str]) -> list[list[JobReturn]]:
-        s = self.settings
+        s = self._intake()
         # Everything the user wrote is checked here, before the store is touched or a job runs.
-        space, self.job_keys, self.passthrough, self.prefixes = build_space(s.get("params"), arguments)
+        space, self.job_keys, self.passthrough, self.prefixes = build_space(
+            s.get("params"), arguments, config_loader=self.plugin.hydra_context.config_loader
+        )
         early_stop = EarlyStop(**_plain(s.get("early_stop") or {}))
         enqueue = validate_enqueued(space, _plain(s.get("enqueue") or []))
         warm_start = load_warm_start(_plain(s.get("warm_start") or []), space)
@@ -122,7 +126,7 @@ class SweeperAdapter:
         if self.kind == "grid":
             size = create_optimizer("grid", space, **options).size  # type: ignore[attr-defined]
             if n_trials is not None and n_trials < size:
-                log.warning("The grid has %d points; n_trials=%d runs only the first %d", size, n_trials, n_trials)
+                log.warning("The grid has %d points; n_trials=%d runs %d of them", size, n_trials, n_trials)
             n_trials = size if n_trials is None else min(n_trials, size)
         elif n_trials is None:
             raise SweepConfigError(f"n_trials must be set for the {self.kind} sweeper")
@@ -130,11 +134,11 @@ class SweeperAdapter:
             options["n_trials"] = n_trials
         settings = SweepSettings(
             n_trials=n_trials,
-            batch_size=s.get("batch_size", 1),
+            batch_size=self._default_batch_size(n_trials) if s.get("batch_size") is None else s["batch_size"],
             direction=s.get("direction", "minimize"),
             objective=s.get("objective"),
             max_failure_rate=s.get("max_failure_rate", 0.5),
-            name=str(self.config.hydra.job.name),
+            name=str(s.get("name") or self.config.hydra.job.name),
             require_objective=self.kind != "grid",
         )
         create_optimizer(self.kind, space, seed=0, **options)  # bad optimiser options fail here, early
@@ -147,8 +151,9 @@ class SweeperAdapter:
             OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
             self._warn_idle_workers(settings.batch_size)
             log.info(
-                "%s sweep of %d trials over %s, batch_size=%d, seed=%d, results in %s",
-                self.kind, n_trials, space.names or "no parameters", settings.batch_size, seed, self.sweep_dir,
+                "%s sweep of %d trials over %s, batch_size=%d%s, results in %s",
+                self.kind, n_trials, space.names or "no parameters", settings.batch_size,
+                "" if self.kind == "grid" else f", seed={seed}", self.sweep_dir,  # a grid uses no seed
             )
             runner = SweepRunner(
                 optimizer, settings, self._launch, sweep_dir=self.sweep_dir, trials=store,
@@ -159,11 +164,36 @@ class SweeperAdapter:
                 runner.run()
             finally:
                 if s.get("plots", True) and store.count(TrialStatus.COMPLETED):
-                    self._write_plots(store, space, settings.direction)
+                    if any(t.value is not None for t in store):
+                        self._write_plots(store, space, settings.direction)
+                    else:  # e.g. a grid over a task that returns nothing: a plot would be empty
+                        log.info("No trial returned a value: no plots written")
         best = runner.best()
         if best is not None:
             log.info("Best trial %d: value=%s params=%s", best.number, best.value, best.params)
         return self.returns
+
+    def _intake(self) -> dict[str, Any]:
+        """Our settings from what the config holds, which may carry the keys of the Optuna,
+        Nevergrad, Ax or basic sweeper: mapped once here, and each mapping said in the log."""
+        from hydra_plugins.hpo_sweeper_plugin.config import SWEEPER_CONFS
+
+        defaults = dataclasses.asdict(SWEEPER_CONFS[self.kind]())
+        translation = translate(self.kind, {k: _plain(v) for k, v in self.settings.items()}, defaults)
+        for message in translation.messages:
+            log.log(logging.WARNING if message.level == "warning" else logging.INFO, "%s", message.text)
+        return translation.settings
+
+    def _default_batch_size(self, n_trials: int) -> int:
+        """batch_size null: a grid launches whole, like Hydra's basic sweeper (max_batch_size null);
+        random's trials are independent, so it fills the launcher's workers (1 on the basic launcher,
+        which runs a batch serially: results and early stopping then come trial by trial); bayes
+        proposes one trial at a time, each informed by every result before it."""
+        if self.kind == "grid":
+            return n_trials
+        if self.kind == "random":
+            return max(1, min(n_trials, _launcher_workers(self.config) or 1))
+        return 1
 
     def _reconcile(
         self, store: TrialStore, space: SearchSpace, settings: SweepSettings, seed: int | None, allow_change: bool
@@ -244,21 +274,34 @@ class SweeperAdapter:
             )
 
 
+def _launcher_workers(config: DictConfig) -> int | None:
+    """How many jobs the configured launcher runs at once, where its config says (joblib's n_jobs,
+    submitit's array_parallelism); None when it does not (the basic launcher: one at a time)."""
+    launcher_cfg = config.hydra.get("launcher") or {}
+    n_jobs = launcher_cfg.get("n_jobs")
+    if isinstance(n_jobs, int) and not isinstance(n_jobs, bool):
+        # joblib's convention: -1 is every CPU, -2 all but one, ...
+        return n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    parallelism = launcher_cfg.get("array_parallelism")
+    return parallelism if isinstance(parallelism, int) and parallelism > 0 else None
+
+
 def build_space(
-    params: Mapping[str, Any] | None, arguments: list[str]
+    params: Mapping[str, Any] | None, arguments: list[str], config_loader: Any = None
 ) -> tuple[SearchSpace, list[str], dict[str, str], dict[str, str]]:
     """Search space, job-override key order, pass-through overrides by key, and the
     ``+``/``++`` prefixes of searched keys.
 
     ``params`` (from ``hydra.sweeper.params``) come first; a command-line override of
-    the same key replaces it in place: the command line wins.
+    the same key replaces it in place: the command line wins. ``config_loader`` (Hydra's)
+    lets ``glob(*)`` list a config group's options.
     """
     entries: dict[str, Parameter | Fixed | Passthrough] = {}
     prefixes: dict[str, str] = {}  # '+' of '+lr=interval(...)': kept for the overrides, not the name
     for name, spec in (params or {}).items():
-        entries[str(name)] = parse_spec(str(name), spec)
+        entries[str(name)] = parse_spec(str(name), spec, config_loader)
     for line in arguments:
-        parsed = parse_override(line)
+        parsed = parse_override(line, config_loader)
         if isinstance(parsed, Fixed):  # a plain override: hand it on exactly as typed
             parsed = Passthrough(parsed.name, line)
         if isinstance(parsed, Passthrough):

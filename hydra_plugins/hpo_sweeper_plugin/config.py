@@ -25,17 +25,72 @@ class EarlyStopConf:
     target: Optional[float] = None
 
 
+# --- the blocks of other sweepers, with their keys and no defaults (null: not set) ----------------
+# Typed like hydra-nevergrad-sweeper's and hydra-ax-sweeper's own, so `hydra.sweeper.optim.seed=0`
+# composes as it does with them; hpo_sweeper.compat maps what is set.
+
+
+@dataclass
+class NevergradOptimConf:
+    optimizer: Optional[str] = None
+    budget: Optional[int] = None
+    num_workers: Optional[int] = None
+    noisy: Optional[bool] = None
+    maximize: Optional[bool] = None
+    seed: Optional[int] = None
+    max_failure_rate: Optional[float] = None
+
+
+@dataclass
+class AxExperimentConf:
+    name: Optional[str] = None
+    objective_name: Optional[str] = None
+    minimize: Optional[bool] = None
+    parameter_constraints: Optional[List[str]] = None
+    outcome_constraints: Optional[List[str]] = None
+    status_quo: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class AxEarlyStopConf:
+    minimize: Optional[bool] = None
+    max_epochs_without_improvement: Optional[int] = None
+    epsilon: Optional[float] = None
+
+
+@dataclass
+class AxClientConf:
+    verbose_logging: Optional[bool] = None
+    random_seed: Optional[int] = None
+
+
+@dataclass
+class AxConfigConf:
+    max_trials: Optional[int] = None
+    early_stop: AxEarlyStopConf = field(default_factory=AxEarlyStopConf)
+    experiment: AxExperimentConf = field(default_factory=AxExperimentConf)
+    client: AxClientConf = field(default_factory=AxClientConf)
+    # Ax's dict form ({type: range, bounds: [a, b]}, {type: choice, values}, {type: fixed, value}) or our grammar.
+    params: Optional[Dict[str, Any]] = None
+    is_noisy: Optional[bool] = None
+
+
 @dataclass
 class SweeperConf:
     _target_: str = ""
+    # Nested blocks with a _target_ (an Optuna sampler) are settings to translate, not objects to build.
+    _recursive_: bool = False
+    # The hydra/sweeper/sampler group (Optuna's samplers) is empty unless a config selects an option.
+    defaults: List[Any] = field(default_factory=lambda: ["_self_", {"sampler": None}])
     # Total number of trials (grid: a cap on the grid size; null runs the whole grid).
     n_trials: Optional[int] = 20
-    # Trials handed to the launcher per launch() call: set it to at least the launcher's workers.
-    batch_size: int = 1
+    # Trials handed to the launcher per launch() call; null: the whole grid (grid), the launcher's
+    # workers (random: its trials are independent), 1 (bayes).
+    batch_size: Optional[int] = None
     # Seed of the optimiser; null draws one and records it so a resumed sweep reuses it.
     seed: Optional[int] = None
-    # minimize | maximize
-    direction: str = "minimize"
+    # minimize | maximize (Any: a list, Optuna's multi-objective form, is refused with a clear message).
+    direction: Any = "minimize"
     # null: the task returns the number; else a dotted key into its returned dict/dataclass.
     objective: Optional[str] = None
     # The search space: {key: grammar string | {type, low, high, log, step, choices} | list | value}.
@@ -54,6 +109,27 @@ class SweeperConf:
     # Write convergence.png and params.png into the sweep dir when the sweep ends.
     plots: bool = True
 
+    # --- keys of other sweepers, mapped to the settings above by hpo_sweeper.compat -------------
+    # hydra-optuna-sweeper: an Optuna sampler block ({_target_: optuna.samplers.TPESampler, seed, ...});
+    # for random also its own sampler name (Any: str or mapping).
+    sampler: Any = None
+    # hydra-optuna-sweeper: the sweep's name (recorded in the store and results).
+    study_name: Optional[str] = None
+    # hydra-optuna-sweeper: -> batch_size.
+    n_jobs: Optional[int] = None
+    # hydra-optuna-sweeper: refused (a Python function shaping the space).
+    custom_search_space: Optional[str] = None
+    # hydra-optuna-sweeper (deprecated there): -> params.
+    search_space: Optional[Dict[str, Any]] = None
+    # Hydra's basic sweeper and hydra-ax-sweeper: -> batch_size.
+    max_batch_size: Optional[int] = None
+    # hydra-nevergrad-sweeper: {optimizer, budget, num_workers, noisy, maximize, seed, max_failure_rate}.
+    optim: NevergradOptimConf = field(default_factory=NevergradOptimConf)
+    # hydra-nevergrad-sweeper (deprecated there): -> params.
+    parametrization: Optional[Dict[str, Any]] = None
+    # hydra-ax-sweeper: {max_trials, experiment, early_stop, client, params, is_noisy}.
+    ax_config: AxConfigConf = field(default_factory=AxConfigConf)
+
 
 @dataclass
 class GridSweeperConf(SweeperConf):
@@ -66,8 +142,8 @@ class GridSweeperConf(SweeperConf):
 @dataclass
 class RandomSweeperConf(SweeperConf):
     _target_: str = f"{_PLUGIN}.RandomSweeper"
-    # random | sobol | halton | lhs
-    sampler: str = "random"
+    # random | sobol | halton | lhs (Any: an Optuna sampler block is accepted too, see SweeperConf)
+    sampler: Any = "random"
 
 
 @dataclass
@@ -93,7 +169,110 @@ class BayesSweeperConf(SweeperConf):
     engine: Dict[str, Any] = field(default_factory=dict)
 
 
+# --- hydra/sweeper/sampler: hydra-optuna-sweeper's sampler configs, unchanged ---------------------
+# So that `override hydra/sweeper/sampler: tpe` in an Optuna config still composes with our
+# sweepers. The blocks keep Optuna's _target_ and options (as in hydra-optuna-sweeper 1.3); they are
+# never instantiated: hpo_sweeper.compat.optuna maps each to our settings and says how.
+
+
+@dataclass
+class TPESamplerConf:
+    _target_: str = "optuna.samplers.TPESampler"
+    seed: Optional[int] = None
+    consider_prior: Optional[bool] = None
+    prior_weight: Optional[float] = None
+    consider_magic_clip: Optional[bool] = None
+    consider_endpoints: Optional[bool] = None
+    n_startup_trials: int = 10
+    n_ei_candidates: int = 24
+    multivariate: bool = False
+    warn_independent_sampling: Optional[bool] = None
+
+
+@dataclass
+class GPSamplerConf:
+    _target_: str = "optuna.samplers.GPSampler"
+    seed: Optional[int] = None
+    independent_sampler: Optional[Any] = None
+    n_startup_trials: int = 10
+    deterministic_objective: bool = False
+    constraints_func: Optional[Any] = None
+    warn_independent_sampling: bool = True
+
+
+@dataclass
+class RandomSamplerConf:
+    _target_: str = "optuna.samplers.RandomSampler"
+    seed: Optional[int] = None
+
+
+@dataclass
+class GridSamplerConf:
+    _target_: str = "optuna.samplers.GridSampler"
+    # Optuna's search_space is filled from params at run time.
+    _partial_: bool = True
+
+
+@dataclass
+class QMCSamplerConf:
+    _target_: str = "optuna.samplers.QMCSampler"
+    seed: Optional[int] = None
+    # sobol | halton
+    qmc_type: str = "sobol"
+    scramble: bool = False
+    independent_sampler: Optional[Any] = None
+    warn_asynchronous_seeding: bool = True
+    warn_independent_sampling: bool = True
+
+
+@dataclass
+class CmaEsSamplerConf:
+    _target_: str = "optuna.samplers.CmaEsSampler"
+    seed: Optional[int] = None
+    x0: Optional[Dict[str, Any]] = None
+    sigma0: Optional[float] = None
+    independent_sampler: Optional[Any] = None
+    warn_independent_sampling: bool = True
+    consider_pruned_trials: bool = False
+    restart_strategy: Optional[Any] = None
+    inc_popsize: int = 2
+    use_separable_cma: bool = False
+    source_trials: Optional[Any] = None
+
+
+@dataclass
+class NSGAIISamplerConf:
+    _target_: str = "optuna.samplers.NSGAIISampler"
+    seed: Optional[int] = None
+    population_size: int = 50
+    mutation_prob: Optional[float] = None
+    crossover_prob: float = 0.9
+    swapping_prob: float = 0.5
+    constraints_func: Optional[Any] = None
+
+
+@dataclass
+class MOTPESamplerConf:
+    _target_: str = "optuna.samplers.MOTPESampler"
+    seed: Optional[int] = None
+    consider_prior: bool = True
+    prior_weight: float = 1.0
+    consider_magic_clip: bool = True
+    consider_endpoints: bool = True
+    n_startup_trials: int = 10
+    n_ehvi_candidates: int = 24
+
+
+OPTUNA_SAMPLER_CONFS = {
+    "tpe": TPESamplerConf, "gp": GPSamplerConf, "random": RandomSamplerConf, "grid": GridSamplerConf,
+    "qmc": QMCSamplerConf, "cmaes": CmaEsSamplerConf, "nsgaii": NSGAIISamplerConf, "motpe": MOTPESamplerConf,
+}
+
+SWEEPER_CONFS = {"grid": GridSweeperConf, "random": RandomSweeperConf, "bayes": BayesSweeperConf}
+
 _cs = ConfigStore.instance()
+for _name, _node in OPTUNA_SAMPLER_CONFS.items():
+    _cs.store(group="hydra/sweeper/sampler", name=_name, node=_node, provider="hpo_sweeper")
 _cs.store(group="hydra/sweeper", name="grid", node=GridSweeperConf, provider="hpo_sweeper")
 _cs.store(group="hydra/sweeper", name="random", node=RandomSweeperConf, provider="hpo_sweeper")
 _cs.store(group="hydra/sweeper", name="bayes", node=BayesSweeperConf, provider="hpo_sweeper")

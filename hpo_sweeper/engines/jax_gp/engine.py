@@ -23,6 +23,7 @@ JAX users in the process keep their setting.
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import warnings
 from functools import partial
@@ -39,6 +40,12 @@ from hpo_sweeper.engines.jax_gp.numerics import Safeguards, safeguards_for
 from hpo_sweeper.engines.jax_gp.warping import WARPINGS, warp
 from hpo_sweeper.optimizers.base import OptimizerError
 from hpo_sweeper.space import SearchSpace
+
+# Hydra logs at INFO, so every sweep would show JAX's "Unable to initialize backend 'tpu'" from
+# probing platforms this machine lacks. Set before any backend starts; a level the user set is kept.
+_XLA_BRIDGE_LOG = logging.getLogger("jax._src.xla_bridge")
+if _XLA_BRIDGE_LOG.level == logging.NOTSET:
+    _XLA_BRIDGE_LOG.setLevel(logging.WARNING)
 
 __all__ = ["JaxEngine"]
 
