@@ -136,7 +136,9 @@ start_mariadb() {
     fi
     /usr/sbin/mariadbd --no-defaults --user=root --datadir="$DIR/mysql/data" --socket="$sock" \
         --pid-file="$DIR/mysql/mariadbd.pid" --port="$DB_PORT" --bind-address=127.0.0.1 \
-        --innodb-buffer-pool-size=64M --log-error="$DIR/log/mariadb.log" &
+        --innodb-buffer-pool-size=64M --log-error="$DIR/log/mariadb.log" </dev/null >>"$DIR/log/mariadb.log" 2>&1 &
+    # (its output goes to the log, not to this script's stdout: a caller reading that to its end would wait
+    # for the database to exit)
     wait_for 60 MariaDB mariadb-admin --socket="$sock" ping
     mariadb --socket="$sock" -u root <<EOF
 CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
