@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, readme_command
 
 pytestmark = pytest.mark.ray

@@ -12,11 +12,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-
 from conftest import ROOT, readme_command, replace_args
 
 pytestmark = pytest.mark.slurm
@@ -65,7 +66,7 @@ def sacct_states(job_ids: list[str]) -> dict[str, str]:
     return dict(line.split("|", 1) for line in out.splitlines())
 
 
-def wait_until(what: str, condition, timeout: float = 120):  # noqa: ANN001, ANN201 - a test helper
+def wait_until(what: str, condition: Callable[[], Any], timeout: float = 120) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
