@@ -113,3 +113,18 @@ def test_submitit_local_killed_worker_is_a_failed_trial(tmp_path: Path) -> None:
     assert all(t["status"] == "failed" for t in crashed)
     # submitit runs each job in its own process: a killed job takes no batch-mate with it.
     assert all(t["status"] == "completed" for t in trials if float(t["x"]) <= 0.7)
+
+
+def test_readme_joblib_recipe(tmp_path: Path) -> None:
+    from conftest import ROOT, readme_command
+
+    args = readme_command("joblib")
+    res = subprocess.run([sys.executable, str(ROOT / "train.py"), "-m", *args, f"hydra.sweep.dir={tmp_path / 's'}"],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=400,
+                         env={**os.environ, "HYDRA_FULL_ERROR": "0", "JAX_PLATFORMS": "cpu"})
+    assert res.returncode == 0, res.stdout[-5000:]
+    trials = rows(tmp_path / "s")
+    n_trials = int(next(a for a in args if a.startswith("hydra.sweeper.n_trials=")).split("=")[1])
+    assert len(trials) == n_trials and all(t["status"] == "completed" for t in trials), trials
+    for t in trials:  # each value is the val_loss its own job logged
+        assert f"val_loss={float(t['value']):.4f}" in (tmp_path / "s" / t["number"] / "train.log").read_text()
