@@ -346,19 +346,20 @@ class SweepRunner:
                 f"{type(e).__name__}: {e}"
             )
         cause = f"the worker process died while this trial ran ({type(e).__name__})"
+        rerun = []
         for t in died:
             failed = self._rerun_or_fail(t, cause)
             if failed is None:
                 self._solo.append(t.params)
+                rerun.append(t.number)
             else:
                 finished.append(failed)
         for t in not_started:
             self.trials.remove(t.number)
         self._queue = [t.params for t in not_started] + self._queue
-        if died or not_started:
-            log.info("Trials %s run again (%d died, %d never started)",
-                     [t.number for t in [*died, *not_started] if t.status is TrialStatus.RUNNING],
-                     len(died), len(not_started))
+        if rerun or not_started:
+            log.info("Trials %s died and run again, each alone; trials %s never started and run again",
+                     rerun, [t.number for t in not_started])
         return finished
 
     def _finish(self, trial: Trial, result: JobResult, t0: float, elapsed: float) -> Trial:

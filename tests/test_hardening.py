@@ -462,3 +462,26 @@ def test_refused_store_leaves_no_lock_file(quadratic_sweep, tmp_path: Path) -> N
     with pytest.raises(ERRORS, match="corrupt"):
         quadratic_sweep(["hydra/sweeper=random", "+search_space=quad"], sweep_dir=sweep_dir)
     assert sorted(p.name for p in sweep_dir.iterdir()) == ["trials.db"]
+
+
+def test_joblib_worker_crash_spares_its_batch_mates(tmp_path: Path) -> None:
+    """Real joblib workers: a job that os._exit()s makes loky kill the whole pool. Batch-mates run
+    again, each alone, and complete; only the crashing configurations fail."""
+    app = Path(__file__).parent / "launcher_app" / "app.py"
+    sweep_dir = tmp_path / "s"
+    res = subprocess.run(
+        [sys.executable, str(app), "-m", f"hydra.sweep.dir={sweep_dir}", "hydra/sweeper=random",
+         "hydra/launcher=joblib", "hydra.launcher.n_jobs=3", "hydra.sweeper.batch_size=3", "hydra.sweeper.n_trials=6",
+         "hydra.sweeper.seed=1", "hydra.sweeper.max_failure_rate=1.0", "hydra.sweeper.plots=false",
+         "crash_above=0.7", "crash=exit", "sleep=0.3"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300, env={**os.environ,
+                                                                                      "HYDRA_FULL_ERROR": "0"})
+    assert res.returncode == 0, res.stdout
+    rows = read_trials(sweep_dir)
+    assert len(rows) == 6
+    crashed = [r for r in rows if float(r["x"]) > 0.7]
+    assert crashed, "seed 1 must draw some x > 0.7 for this test to mean anything"
+    assert all(r["status"] == "failed" and "worker process died" in r["error"] for r in crashed)
+    healthy = [r for r in rows if float(r["x"]) <= 0.7]
+    assert healthy and all(r["status"] == "completed" for r in healthy)
+    assert float(healthy[0]["value"]) == pytest.approx((float(healthy[0]["x"]) - 0.3) ** 2)
