@@ -485,3 +485,12 @@ def test_joblib_worker_crash_spares_its_batch_mates(tmp_path: Path) -> None:
     healthy = [r for r in rows if float(r["x"]) <= 0.7]
     assert healthy and all(r["status"] == "completed" for r in healthy)
     assert float(healthy[0]["value"]) == pytest.approx((float(healthy[0]["x"]) - 0.3) ** 2)
+
+
+@pytest.mark.parametrize("option, words", [("device=123", "engine option device must be null or a platform name"),
+                                           ("refit_growth=abc", "engine option refit_growth must be a number")])
+def test_bad_engine_options_name_the_option(quadratic_sweep, tmp_path: Path, option: str, words: str) -> None:
+    with pytest.raises(ERRORS, match=words):
+        quadratic_sweep(["hydra/sweeper=bayes", "+search_space=quad", f"+hydra.sweeper.engine.{option}"],
+                        sweep_dir=tmp_path / "s")
+    assert not (tmp_path / "s" / "trials.db").exists()

@@ -1,8 +1,11 @@
 """The kill loop: a real sweep SIGKILLed at random moments, rerun until done (issue 11).
 
 Four sweeps (random and grid, batch 1 and 3, some trials failing) are each killed
-at least 5 times, at moments drawn from a seeded RNG within a run's duration, and
-rerun with the same command until one run ends by itself. After every kill and at
+5 times, at moments drawn from a seeded RNG within a run's duration, and then
+rerun with the same command until one run ends by itself. A kill moment is either
+a time during start-up, or a short random delay after the k-th job of this run
+finished (k random): the second kind lands amid batches, where some jobs of a batch
+have finished and left their records and others have not. After every kill and at
 the end: no completed trial changed, no job dir was overwritten, no job number
 was used twice. At the end: exactly ``n_trials`` finished trials, exact grid
 coverage, and ``trials.csv`` / ``optimization_results.yaml`` equal to the store.
@@ -28,18 +31,21 @@ import yaml
 
 APP = Path(__file__).parent / "durable_app" / "app.py"
 KILLS_PER_SWEEP = 5
-#: Kill moments, in seconds after the start: Hydra needs about 1.5 s to start a sweep here and a
-#: whole run takes 3-6 s, so kills fall before the first job, amid batches and near the end.
-KILL_WINDOW = (0.3, 4.0)
+#: Start-up kills, in seconds after the start: Hydra needs about 1.5 s to start a sweep here, so
+#: these fall before the store exists, while it is created, or in the first batch.
+STARTUP_WINDOW = (0.3, 2.5)
+#: Other kills: after the k-th job of the run finished (k in 1..4), plus up to this many seconds
+#: (a job takes about 0.1-0.2 s here, so the kill lands in that job's batch or the next).
+AFTER_JOB_DELAY = 0.25
 FAIL_ABOVE = 0.75
 GRID_X = (0.1, 0.3, 0.5, 0.7, 0.9)
-GRID_Y = (0, 1, 2)
+GRID_Y = (0, 1)
 
 SWEEPS = {
-    "random-batch1": (["hydra/sweeper=random", "hydra.sweeper.seed=11", "hydra.sweeper.batch_size=1"], 8),
+    "random-batch1": (["hydra/sweeper=random", "hydra.sweeper.seed=11", "hydra.sweeper.batch_size=1"], 6),
     "random-batch3": (["hydra/sweeper=random", "hydra.sweeper.seed=12", "hydra.sweeper.batch_size=3"], 9),
-    "grid-batch1": (["hydra/sweeper=grid", "hydra.sweeper.batch_size=1"], 15),
-    "grid-batch3": (["hydra/sweeper=grid", "hydra.sweeper.batch_size=3"], 15),
+    "grid-batch1": (["hydra/sweeper=grid", "hydra.sweeper.batch_size=1"], 10),
+    "grid-batch3": (["hydra/sweeper=grid", "hydra.sweeper.batch_size=3"], 10),
 }
 
 
@@ -98,11 +104,17 @@ def run_with_kills(sweep_dir: Path, settings: list[str], n_trials: int, grid: bo
     kills = 0
     env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
     while kills < KILLS_PER_SWEEP:
+        records = sweep_dir / ".hpo_sweeper" / "jobs"
+        before = _records(records)
+        k = rng.randint(0, 4)
+        delay = rng.uniform(*STARTUP_WINDOW) if k == 0 else rng.uniform(0.0, AFTER_JOB_DELAY)
         proc = subprocess.Popen(command(sweep_dir, settings, n_trials, grid), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True, env=env)
-        deadline = time.monotonic() + rng.uniform(*KILL_WINDOW)
+        while k and proc.poll() is None and len(_records(records) - before) < k:
+            time.sleep(0.005)
+        deadline = time.monotonic() + delay
         while proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
+            time.sleep(0.005)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.communicate()
@@ -117,6 +129,10 @@ def run_with_kills(sweep_dir: Path, settings: list[str], n_trials: int, grid: bo
     assert res.returncode == 0, res.stderr
     check_invariants(sweep_dir, completed, job_dirs)
     return kills
+
+
+def _records(folder: Path) -> set[str]:
+    return {p.name for p in folder.glob("*.json")} if folder.is_dir() else set()
 
 
 def check_final(sweep_dir: Path, n_trials: int, grid: bool) -> None:
