@@ -41,7 +41,8 @@ SCHEMA_VERSION = 1
 #: Bounds for reading a store read-only: far above any real sweep's store
 #: (a trial row is well under 1 kB), far below what would exhaust memory or patience.
 MAX_READ_BYTES = 2 * 1024**3
-MAX_READ_SECONDS = 60.0
+MAX_READ_SECONDS = 30.0
+MAX_TRIALS = 1_000_000
 #: Files SQLite keeps beside the store; a link planted at any of them is refused.
 _SIDE_FILES = ("-wal", "-shm", "-journal", ".lock")
 
@@ -83,7 +84,6 @@ class TrialStore(TrialLog):
             if self.readonly:
                 self._check_readable()
                 self._conn = self._connect(f"file:{self.path}?mode=ro", uri=True)
-                self._bound_query_time()
             else:
                 self._check_writable()
                 self._acquire_lock()
@@ -94,8 +94,10 @@ class TrialStore(TrialLog):
                         self._conn.executescript(_SCHEMA)
                 except sqlite3.DatabaseError as e:
                     raise self._corrupt(e) from None
+            self._bound_query_time()
             self._check_version()
             self._trials = {t.number: t for t in self._read_trials()}
+            self.conn.set_progress_handler(None, 0)  # the sweep's own writes are not bounded
         except BaseException:
             self.close(refused=True)
             raise
@@ -223,7 +225,7 @@ class TrialStore(TrialLog):
     def _corrupt(self, e: Exception) -> StoreError:
         if str(e) == "interrupted":
             return StoreError(
-                f"reading the trial store {self.path} took longer than {MAX_READ_SECONDS:.0f} s and was stopped "
+                f"reading the trial store {self.path} took longer than {MAX_READ_SECONDS:g} s and was stopped "
                 "(a tampered or recursive 'trials' table?). Nothing was changed"
             )
         return StoreError(
@@ -314,13 +316,18 @@ class TrialStore(TrialLog):
         )
 
     def _read_trials(self) -> list[Trial]:
+        # Streamed, without ORDER BY (no sorter filling memory or temp files), and counted:
+        # a tampered 'trials' (a recursive view) is stopped by the row count or the time bound.
         try:
-            rows = self.conn.execute(
+            cursor = self.conn.execute(
                 "SELECT number, params, status, value, error, started_at, duration_s, job_dir FROM trials"
-                " ORDER BY number"
-            ).fetchall()
+            )
+            rows = cursor.fetchmany(MAX_TRIALS + 1)
         except sqlite3.DatabaseError as e:
             raise self._corrupt(e) from None
+        if len(rows) > MAX_TRIALS:
+            raise self._corrupt(ValueError(f"more than {MAX_TRIALS} trials"))
+        rows.sort(key=lambda r: r[0] if isinstance(r[0], int) else -1)
         out = []
         for r in rows:
             try:
@@ -329,6 +336,8 @@ class TrialStore(TrialLog):
                     raise ValueError(f"params {r[1]!r} are not a mapping")
                 status = TrialStatus(r[2])
                 numbers = [None if x is None else float(x) for x in (r[3], r[5], r[6])]
+                if isinstance(r[0], bool) or not isinstance(r[0], int):
+                    raise ValueError(f"number {r[0]!r} is not an integer")
             except (TypeError, ValueError) as e:
                 raise self._corrupt(ValueError(f"trial {r[0]}: {e}")) from None
             out.append(Trial(number=int(r[0]), params=params, status=status, value=numbers[0],

@@ -312,10 +312,16 @@ def _store_with_recursive_view(path: Path) -> None:
 def test_warm_start_store_with_a_recursive_view_is_stopped(tmp_path: Path, monkeypatch) -> None:
     import hpo_sweeper.store as store
 
-    monkeypatch.setattr(store, "MAX_READ_SECONDS", 1.0)  # the real bound is 60 s
+    # The real bounds are 30 s and 1,000,000 rows; each is tested alone here, kept small.
+    monkeypatch.setattr(store, "MAX_READ_SECONDS", 0.3)
+    monkeypatch.setattr(store, "MAX_TRIALS", 10**9)
     db = tmp_path / "evil.db"
     _store_with_recursive_view(db)
-    with pytest.raises(WarmStartError, match="took longer than 1 s"):
+    with pytest.raises(WarmStartError, match="took longer than 0.3 s"):
+        load_warm_start([db], grid_space())
+    monkeypatch.setattr(store, "MAX_READ_SECONDS", 30.0)
+    monkeypatch.setattr(store, "MAX_TRIALS", 1000)
+    with pytest.raises(WarmStartError, match="more than 1000 trials"):
         load_warm_start([db], grid_space())
 
 
