@@ -150,6 +150,13 @@ def atomic_write(path: Path, text: str | bytes) -> None:
 
 
 def _umask() -> int:
-    mask = os.umask(0o022)  # reading the umask means setting it: set it straight back
+    try:  # Linux shows it without changing it (other threads may be creating files)
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere reading the umask means setting it: set it straight back
     os.umask(mask)
     return mask
