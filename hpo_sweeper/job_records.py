@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "JobRecord", "job_started", "read_job_record", "record_path", "write_job_record", "write_job_started",
+    "JobRecord", "clear_job_started", "job_started", "read_job_record", "record_path", "write_job_record", "write_job_started",
 ]
 
 RECORDS_DIR = Path(".hpo_sweeper") / "jobs"
@@ -71,6 +71,11 @@ def write_job_started(sweep_dir: str | os.PathLike[str], number: int) -> None:
             raise
         return  # numbers are never reused; an existing marker is this job's
     os.close(fd)
+
+
+def clear_job_started(sweep_dir: str | os.PathLike[str], number: int) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(started_path(sweep_dir, number))
 
 
 def job_started(sweep_dir: str | os.PathLike[str], number: int) -> bool:

@@ -500,3 +500,29 @@ def test_bad_engine_options_name_the_option(quadratic_sweep, tmp_path: Path, opt
         quadratic_sweep(["hydra/sweeper=bayes", "+search_space=quad", f"+hydra.sweeper.engine.{option}"],
                         sweep_dir=tmp_path / "s")
     assert not (tmp_path / "s" / "trials.db").exists()
+
+
+def test_interrupted_trial_is_neither_failed_nor_counted(quadratic_sweep, tmp_path: Path) -> None:
+    """Ctrl-C in a trial stops the sweep; the resumed sweep runs that trial again, uncounted."""
+    from conftest import load_app
+
+    app = load_app()
+
+    def task(cfg: Any) -> Any:
+        from hydra.core.hydra_config import HydraConfig
+
+        if HydraConfig.get().job.num == 1:
+            raise KeyboardInterrupt
+        return app.task(cfg)
+
+    sweep_dir = tmp_path / "s"
+    with pytest.raises(KeyboardInterrupt):
+        quadratic_sweep(["hydra/sweeper=grid", "x=choice(0.1, 0.2, 0.3)"], task=task, sweep_dir=sweep_dir)
+    assert not (sweep_dir / ".hpo_sweeper" / "jobs" / "1.json").exists()
+    assert not (sweep_dir / ".hpo_sweeper" / "jobs" / "1.started").exists()
+    quadratic_sweep(["hydra/sweeper=grid", "x=choice(0.1, 0.2, 0.3)"], sweep_dir=sweep_dir)
+    rows = read_trials(sweep_dir)
+    assert [r["status"] for r in rows] == ["completed"] * 3
+    con = sqlite3.connect(sweep_dir / "trials.db")
+    assert con.execute("SELECT value FROM meta WHERE key='deaths'").fetchone() is None
+    con.close()

@@ -24,7 +24,9 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from hpo_sweeper.grammar import Fixed, Passthrough, encode_override, parse_override, parse_spec
-from hpo_sweeper.job_records import JobRecord, job_started, read_job_record, write_job_record, write_job_started
+from hpo_sweeper.job_records import (
+    JobRecord, clear_job_started, job_started, read_job_record, write_job_record, write_job_started,
+)
 from hpo_sweeper.optimizers import create_optimizer
 from hpo_sweeper.results import atomic_write
 from hpo_sweeper.space import Kind, Parameter, SearchSpace
@@ -81,6 +83,11 @@ class TimedTask:
             error = RuntimeError(f"the task called sys.exit({e.code!r})")
             _record(JobRecord(started, time.time() - started, error=_error_text(error)))
             raise error from e
+        except KeyboardInterrupt:
+            # The user stopped the sweep: the trial did not fail. Left unrecorded and unmarked,
+            # a resumed sweep runs it again without counting a death (max_reruns).
+            _mark_started(undo=True)
+            raise
         except BaseException as e:
             _record(JobRecord(started, time.time() - started, error=_error_text(e)))
             raise
@@ -88,12 +95,12 @@ class TimedTask:
         return returned
 
 
-def _mark_started() -> None:
+def _mark_started(undo: bool = False) -> None:
     try:
         from hydra.core.hydra_config import HydraConfig
 
         hc = HydraConfig.get()
-        write_job_started(str(hc.sweep.dir), int(hc.job.num))
+        (clear_job_started if undo else write_job_started)(str(hc.sweep.dir), int(hc.job.num))
     except Exception:  # noqa: BLE001 - a marker is a safeguard; never fail a job over it
         pass
 
