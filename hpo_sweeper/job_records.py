@@ -3,23 +3,36 @@
 A launcher hands results back only when its whole batch is done, so a sweep
 killed mid-batch would lose the results of jobs that had already finished. Each
 job therefore writes a small JSON record (start time, duration, return value or
-error) into ``<sweep_dir>/.hpo_sweeper/jobs/<number>.json`` as it ends. The sweep
-reads timings from these records, and a resumed sweep recovers the results of
-trials that finished after the last save instead of running them again.
+error) into ``<sweep_dir>/.hpo_sweeper/jobs/<number>.json`` as it ends, and an
+empty ``<number>.started`` marker as it starts. The sweep reads timings from the
+records; a resumed sweep recovers the results of trials that finished after the
+last save instead of running them again; and the markers tell a job that died
+(started, never finished) from one that never started (a batch-mate of a crashed
+worker, or a job the dead sweep never launched).
+
+Every file is created exclusively and never through a symbolic link: a link
+planted in the sweep dir must not make a job overwrite its target.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import stat
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JobRecord", "read_job_record", "record_path", "write_job_record"]
+__all__ = [
+    "JobRecord", "clear_job_started", "job_started", "read_job_record", "record_path", "write_job_record", "write_job_started",
+]
 
 RECORDS_DIR = Path(".hpo_sweeper") / "jobs"
+#: Error text kept in a record (and in the store): head and tail of a longer text.
+MAX_ERROR_CHARS = 20_000
 
 
 @dataclasses.dataclass
@@ -36,25 +49,76 @@ def record_path(sweep_dir: str | os.PathLike[str], number: int) -> Path:
     return Path(sweep_dir) / RECORDS_DIR / f"{number}.json"
 
 
+def started_path(sweep_dir: str | os.PathLike[str], number: int) -> Path:
+    return Path(sweep_dir) / RECORDS_DIR / f"{number}.started"
+
+
+def bound_text(text: str | None, limit: int = MAX_ERROR_CHARS) -> str | None:
+    """``text`` cut to about ``limit`` characters, keeping its head and tail (where the error is)."""
+    if text is None or len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n... [{len(text) - 2 * half} characters left out] ...\n{text[-half:]}"
+
+
+def write_job_started(sweep_dir: str | os.PathLike[str], number: int) -> None:
+    path = started_path(sweep_dir, number)
+    _records_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+    except FileExistsError:
+        if path.is_symlink():
+            raise
+        return  # numbers are never reused; an existing marker is this job's
+    os.close(fd)
+
+
+def clear_job_started(sweep_dir: str | os.PathLike[str], number: int) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(started_path(sweep_dir, number))
+
+
+def job_started(sweep_dir: str | os.PathLike[str], number: int) -> bool:
+    return started_path(sweep_dir, number).is_file() or record_path(sweep_dir, number).is_file()
+
+
 def write_job_record(sweep_dir: str | os.PathLike[str], number: int, record: JobRecord) -> None:
     path = record_path(sweep_dir, number)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _records_dir(path.parent)
     returned, stored = _jsonable(record.returned)
     if not stored:
         returned = None  # keep records small; such a result cannot be recovered anyway
-    data = dataclasses.asdict(dataclasses.replace(record, returned=None))
+    data = dataclasses.asdict(dataclasses.replace(record, returned=None, error=bound_text(record.error)))
     data.update(returned=returned, stored=stored)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, allow_nan=True))
-    os.replace(tmp, path)
+    # mkstemp creates its file exclusively (O_EXCL), so a planted link is never followed;
+    # os.replace then swaps directory entries, so a link at ``path`` is replaced, not written through.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(data, allow_nan=True))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def read_job_record(sweep_dir: str | os.PathLike[str], number: int) -> JobRecord | None:
+    path = record_path(sweep_dir, number)
     try:
-        data = json.loads(record_path(sweep_dir, number).read_text())
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
         return JobRecord(**data)
     except (OSError, ValueError, TypeError):
         return None
+
+
+def _records_dir(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for d in (folder, folder.parent):
+        if d.is_symlink():
+            raise OSError(f"{d} is a symbolic link; job records are never written through a link")
 
 
 def _jsonable(value: Any, depth: int = 0) -> tuple[Any, bool]:

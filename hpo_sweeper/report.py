@@ -113,7 +113,7 @@ def write_plots(data: SweepData, out_dir: str | Path) -> list[Path]:
     ax.set_title(f"Convergence ({data.direction}; grey lines: failed trials)")
     fig.tight_layout()
     paths.append(out_dir / "convergence.png")
-    fig.savefig(paths[-1], dpi=100)
+    _save(fig, paths[-1])
     plt.close(fig)
 
     names = list(dict.fromkeys(k for t in done for k in t.params if _varies(done, k)))
@@ -144,9 +144,20 @@ def write_plots(data: SweepData, out_dir: str | Path) -> list[Path]:
     fig.suptitle("Objective against each parameter")
     fig.tight_layout()
     paths.append(out_dir / "params.png")
-    fig.savefig(paths[-1], dpi=100)
+    _save(fig, paths[-1])
     plt.close(fig)
     return paths
+
+
+def _save(fig: Any, path: Path) -> None:
+    """Render to memory, then write atomically: never through a link planted at ``path``."""
+    import io
+
+    from hpo_sweeper.results import atomic_write
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    atomic_write(path, buf.getvalue())
 
 
 def _varies(trials: Sequence[Trial], key: str) -> bool:

@@ -20,7 +20,7 @@ import yaml
 
 from hpo_sweeper.trials import Trial, TrialStatus
 
-__all__ = ["RESULTS_FILE", "TRIALS_FILE", "best_trial", "write_results", "write_trials_csv"]
+__all__ = ["RESULTS_FILE", "TRIALS_FILE", "atomic_write", "best_trial", "write_results", "write_trials_csv"]
 
 RESULTS_FILE = "optimization_results.yaml"
 TRIALS_FILE = "trials.csv"
@@ -70,7 +70,7 @@ def write_results(
     summary = results_summary(trials, name=name, direction=direction, objective=objective, extra=extra)
     sweep_dir = Path(sweep_dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(sweep_dir / RESULTS_FILE, yaml.safe_dump(summary, sort_keys=False, allow_unicode=True))
+    atomic_write(sweep_dir / RESULTS_FILE, yaml.safe_dump(summary, sort_keys=False, allow_unicode=True))
     write_trials_csv(sweep_dir / TRIALS_FILE, trials, param_names)
     return summary
 
@@ -105,7 +105,7 @@ def trials_csv_text(trials: Sequence[Trial], param_names: Sequence[str]) -> str:
 
 
 def write_trials_csv(path: Path, trials: Sequence[Trial], param_names: Sequence[str]) -> None:
-    _atomic_write(path, trials_csv_text(trials, param_names))
+    atomic_write(path, trials_csv_text(trials, param_names))
 
 
 def _cell(v: Any) -> Any:
@@ -128,11 +128,16 @@ def _plain(params: dict[str, Any]) -> dict[str, Any]:
     return {k: (v if not (isinstance(v, float) and math.isnan(v)) else None) for k, v in params.items()}
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write ``path`` whole or not at all. The temp file is created exclusively (never through a
+    planted link), and the rename replaces a link at ``path`` rather than writing through it."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        # mkstemp makes its file 0600; results files get the umask's mode, like Hydra's own files.
+        os.fchmod(fd, 0o666 & ~_umask())
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -142,3 +147,16 @@ def _atomic_write(path: Path, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    try:  # Linux shows it without changing it (other threads may be creating files)
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere reading the umask means setting it: set it straight back
+    os.umask(mask)
+    return mask

@@ -10,6 +10,12 @@ One sweep process at a time: the store is guarded by an exclusive advisory lock
 (``flock`` on ``<store>.lock``), held while the sweep runs and released by the
 operating system even when the process is killed. A second sweeper pointed at
 the same store refuses to start; it never interleaves writes with the first.
+
+Nothing is written through a symbolic link: a link planted at the store, its
+lock or its SQLite side files is refused. Foreign stores (warm starts, reports)
+are opened read-only, only when they are regular files, with a bound on their
+size and on the time a query may take (a store whose ``trials`` is a recursive
+view would otherwise never answer).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -31,6 +38,13 @@ __all__ = ["SCHEMA_VERSION", "StoreError", "TrialStore", "load_trials"]
 
 #: Bumped when the layout changes; a store from a newer version is refused.
 SCHEMA_VERSION = 1
+#: Bounds for reading a store read-only: far above any real sweep's store
+#: (a trial row is well under 1 kB), far below what would exhaust memory or patience.
+MAX_READ_BYTES = 2 * 1024**3
+MAX_READ_SECONDS = 30.0
+MAX_TRIALS = 1_000_000
+#: Files SQLite keeps beside the store; a link planted at any of them is refused.
+_SIDE_FILES = ("-wal", "-shm", "-journal", ".lock")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -59,46 +73,82 @@ class TrialStore(TrialLog):
         self.path = Path(path)
         self.readonly = readonly
         self._lock_file: Any = None
+        self._lock_created = False
         self._conn: sqlite3.Connection | None = None
         super().__init__()
 
     # --- opening --------------------------------------------------------------------------------
 
     def open(self) -> TrialStore:
-        if self.readonly:
-            if not self.path.exists():
-                raise StoreError(f"no trial store at {self.path}")
-            self._conn = self._connect(f"file:{self.path}?mode=ro", uri=True)
-        else:
-            self._check_writable()
-            self._acquire_lock()
-            self._conn = self._connect(str(self.path))
-            try:
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                with self._conn:
-                    self._conn.executescript(_SCHEMA)
-            except sqlite3.DatabaseError as e:
-                self.close()
-                raise self._corrupt(e) from None
-        self._check_version()
-        self._trials = {t.number: t for t in self._read_trials()}
+        try:
+            if self.readonly:
+                self._check_readable()
+                self._conn = self._connect(f"file:{self.path}?mode=ro", uri=True)
+            else:
+                self._check_writable()
+                self._acquire_lock()
+                self._conn = self._connect(str(self.path))
+                try:
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                    with self._conn:
+                        self._conn.executescript(_SCHEMA)
+                except sqlite3.DatabaseError as e:
+                    raise self._corrupt(e) from None
+            self._bound_query_time()
+            self._check_version()
+            self._trials = {t.number: t for t in self._read_trials()}
+            self.conn.set_progress_handler(None, 0)  # the sweep's own writes are not bounded
+        except BaseException:
+            self.close(refused=True)
+            raise
         return self
 
     def __enter__(self) -> TrialStore:
         return self.open()
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        # A store refused by the caller (a changed space, bad settings) leaves no lock file behind.
+        self.close(refused=exc_type is not None and self._created_nothing_else())
 
-    def close(self) -> None:
+    def close(self, refused: bool = False) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
         if self._lock_file is not None:
+            if refused and self._lock_created:
+                with contextlib.suppress(OSError):
+                    os.unlink(self._lock_path)  # still locked: no other sweeper holds this inode
             with contextlib.suppress(OSError):
                 fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             self._lock_file.close()
             self._lock_file = None
+
+    def _created_nothing_else(self) -> bool:
+        """Whether this run added no trial to the store (only then is its lock file removed)."""
+        return self._conn is None or not self._added
+
+    @property
+    def _lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def _check_readable(self) -> None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise StoreError(f"no trial store at {self.path}") from None
+        except OSError as e:
+            raise StoreError(f"cannot read the trial store {self.path}: {e.strerror}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise StoreError(f"{self.path} is not a regular file, so not a trial store")
+        if st.st_size > MAX_READ_BYTES:
+            raise StoreError(
+                f"{self.path} has {st.st_size} bytes, more than any trial store ({MAX_READ_BYTES}); not read"
+            )
+
+    def _bound_query_time(self) -> None:
+        deadline = time.monotonic() + MAX_READ_SECONDS
+        # Called every 10,000 virtual-machine steps; a true return interrupts the query.
+        self.conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
 
     def _connect(self, target: str, uri: bool = False) -> sqlite3.Connection:
         try:
@@ -114,6 +164,15 @@ class TrialStore(TrialLog):
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"cannot create the folder of the trial store {self.path}: {e.strerror}") from None
+        for p in (self.path, *(self.path.with_name(self.path.name + s) for s in _SIDE_FILES)):
+            if p.is_symlink():
+                raise StoreError(
+                    f"{p} is a symbolic link; the trial store is never written through a link. "
+                    "Remove the link, or set hydra.sweeper.storage to the real path"
+                )
+        if self.path.exists() and not self.path.is_file():
+            raise StoreError(f"the trial store {self.path} is a directory or other non-file; "
+                             "set hydra.sweeper.storage to a file path such as <dir>/trials.db")
         if not os.access(folder, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
             raise StoreError(
                 f"the trial store {self.path} is not writable (read-only sweep dir?); "
@@ -121,25 +180,54 @@ class TrialStore(TrialLog):
             )
 
     def _acquire_lock(self) -> None:
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        f = open(lock_path, "a+")  # noqa: SIM115 - held for the lifetime of the store
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            owner = f.read().strip() or "unknown"
+        lock_path = self._lock_path
+        while True:
+            created = True
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+            except FileExistsError:
+                created = False
+                try:
+                    fd = os.open(lock_path, os.O_RDWR | os.O_NOFOLLOW)
+                except FileNotFoundError:
+                    continue  # removed between the two opens: try again
+                except OSError as e:
+                    raise StoreError(f"cannot open the lock file {lock_path}: {e.strerror} "
+                                     "(a symbolic link there is refused)") from None
+            except OSError as e:
+                raise StoreError(f"cannot create the lock file {lock_path}: {e.strerror}") from None
+            f = os.fdopen(fd, "r+")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = f.read().strip() or "unknown"
+                f.close()
+                raise StoreError(
+                    f"the trial store {self.path} is in use by another sweep ({owner}); "
+                    "two sweepers may not share a store: wait for it to finish or use another hydra.sweep.dir"
+                ) from None
+            # A refused sweep removes the lock file it created: if this is that removed file,
+            # the lock guards nothing; lock the one now at the path instead.
+            try:
+                same = os.fstat(f.fileno()).st_ino == os.lstat(lock_path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
             f.close()
-            raise StoreError(
-                f"the trial store {self.path} is in use by another sweep ({owner}); "
-                "two sweepers may not share a store: wait for it to finish or use another hydra.sweep.dir"
-            ) from None
         f.seek(0)
         f.truncate()
         f.write(f"pid {os.getpid()} on {os.uname().nodename}")
         f.flush()
         self._lock_file = f
+        self._lock_created = created
 
     def _corrupt(self, e: Exception) -> StoreError:
+        if str(e) == "interrupted":
+            return StoreError(
+                f"reading the trial store {self.path} took longer than {MAX_READ_SECONDS:g} s and was stopped "
+                "(a tampered or recursive 'trials' table?). Nothing was changed"
+            )
         return StoreError(
             f"the trial store {self.path} cannot be read ({e}): it is corrupt or truncated. "
             "Nothing was changed; move it away to start a new sweep, or restore a copy"
@@ -151,8 +239,9 @@ class TrialStore(TrialLog):
             if not self.readonly:
                 self.set_meta("schema_version", SCHEMA_VERSION)
             return
-        if int(version) > SCHEMA_VERSION:
-            self.close()
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise self._corrupt(ValueError(f"schema_version is {version!r}, not a version number"))
+        if version > SCHEMA_VERSION:
             raise StoreError(
                 f"the trial store {self.path} was written by a newer hpo_sweeper (store version {version}, "
                 f"this version reads up to {SCHEMA_VERSION}); upgrade hpo_sweeper to resume it"
@@ -171,7 +260,12 @@ class TrialStore(TrialLog):
             row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         except sqlite3.DatabaseError as e:
             raise self._corrupt(e) from None
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except (TypeError, ValueError) as e:
+            raise self._corrupt(ValueError(f"meta {key!r} is not JSON: {e}")) from None
 
     def set_meta(self, key: str, value: Any) -> None:
         with self._transaction() as c:
@@ -184,7 +278,11 @@ class TrialStore(TrialLog):
         used = self.get_meta("max_number")
         return max(super().next_number(), -1 if used is None else int(used) + 1)
 
+    #: Whether this run added a trial (set by ``add``).
+    _added = False
+
     def add(self, trial: Trial) -> None:
+        self._added = True
         with self._transaction() as c:
             c.execute(
                 "INSERT INTO trials (number, params, status, value, error, started_at, duration_s, job_dir, proposed_at)"
@@ -218,18 +316,34 @@ class TrialStore(TrialLog):
         )
 
     def _read_trials(self) -> list[Trial]:
+        # Streamed, without ORDER BY (no sorter filling memory or temp files), and counted:
+        # a tampered 'trials' (a recursive view) is stopped by the row count or the time bound.
         try:
-            rows = self.conn.execute(
+            cursor = self.conn.execute(
                 "SELECT number, params, status, value, error, started_at, duration_s, job_dir FROM trials"
-                " ORDER BY number"
-            ).fetchall()
+            )
+            rows = cursor.fetchmany(MAX_TRIALS + 1)
         except sqlite3.DatabaseError as e:
             raise self._corrupt(e) from None
-        return [
-            Trial(number=r[0], params=json.loads(r[1]), status=TrialStatus(r[2]), value=r[3], error=r[4],
-                  started_at=r[5], duration_s=r[6], job_dir=r[7])
-            for r in rows
-        ]
+        if len(rows) > MAX_TRIALS:
+            raise self._corrupt(ValueError(f"more than {MAX_TRIALS} trials"))
+        rows.sort(key=lambda r: r[0] if isinstance(r[0], int) else -1)
+        out = []
+        for r in rows:
+            try:
+                params = json.loads(r[1])
+                if not isinstance(params, dict):
+                    raise ValueError(f"params {r[1]!r} are not a mapping")
+                status = TrialStatus(r[2])
+                numbers = [None if x is None else float(x) for x in (r[3], r[5], r[6])]
+                if isinstance(r[0], bool) or not isinstance(r[0], int):
+                    raise ValueError(f"number {r[0]!r} is not an integer")
+            except (TypeError, ValueError) as e:
+                raise self._corrupt(ValueError(f"trial {r[0]}: {e}")) from None
+            out.append(Trial(number=int(r[0]), params=params, status=status, value=numbers[0],
+                             error=None if r[4] is None else str(r[4]), started_at=numbers[1],
+                             duration_s=numbers[2], job_dir=None if r[7] is None else str(r[7])))
+        return out
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -254,7 +368,13 @@ def load_trials(path: str | os.PathLike[str]) -> tuple[list[Trial], Mapping[str,
     """Trials and meta of a store, read-only (for reports and warm starts)."""
     store = TrialStore(path, readonly=True).open()
     try:
-        meta = {k: json.loads(v) for k, v in store.conn.execute("SELECT key, value FROM meta").fetchall()}
+        meta = {}
+        try:
+            for k, v in store.conn.execute("SELECT key, value FROM meta").fetchall():
+                with contextlib.suppress(TypeError, ValueError):
+                    meta[str(k)] = json.loads(v)
+        except sqlite3.DatabaseError as e:
+            raise store._corrupt(e) from None
         return list(store), meta
     finally:
         store.close()

@@ -7,6 +7,7 @@ adapter's ``launch`` turns trials into override lists for Hydra's launcher.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hpo_sweeper.errors import HpoSweeperError
+from hpo_sweeper.job_records import bound_text
 from hpo_sweeper.objective import ObjectiveError, extract_objective
 from hpo_sweeper.optimizers.base import DIRECTIONS, Optimizer
 from hpo_sweeper.results import best_trial, write_results
@@ -28,6 +30,9 @@ log = logging.getLogger("hpo_sweeper")
 #: Failure-rate checks wait for this many finished trials, so one early crash
 #: does not stop a sweep.
 MIN_TRIALS_FOR_FAILURE_RATE = 5
+#: Rounds of ``ask`` when every proposal repeats a configuration already run or queued:
+#: then the (finite or nearly covered) space counts as exhausted.
+MAX_ASK_ROUNDS = 50
 
 
 class SweepConfigError(HpoSweeperError, ValueError):
@@ -49,6 +54,9 @@ class SweepSettings:
     #: False (grid): a task that returns no number, with objective null, simply has no
     #: value; True (random, bayes): that trial fails, since there is nothing to optimise.
     require_objective: bool = True
+    #: How often a trial whose process died (killed, out of memory, os._exit) runs again;
+    #: after that it is recorded failed, so a trial that kills its process cannot loop forever.
+    max_reruns: int = 1
 
     def __post_init__(self) -> None:
         if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
@@ -62,6 +70,8 @@ class SweepSettings:
         rate = self.max_failure_rate
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
             raise SweepConfigError(f"max_failure_rate must be a number in [0, 1], got {rate!r}")
+        if isinstance(self.max_reruns, bool) or not isinstance(self.max_reruns, int) or self.max_reruns < 0:
+            raise SweepConfigError(f"max_reruns must be an integer >= 0, got {self.max_reruns!r}")
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,8 @@ Launch = Callable[[list[Trial]], Sequence[JobResult]]
 Validate = Callable[[list[dict[str, Any]]], None]
 #: Looks for the result of a trial left ``running`` by a dead sweep process.
 Recover = Callable[[Trial], "JobResult | None"]
+#: Whether a trial's job started (left its start marker); one that did not never ran.
+Started = Callable[[Trial], bool]
 
 
 class SweepRunner:
@@ -118,6 +130,7 @@ class SweepRunner:
         early_stop: EarlyStop | None = None,
         recover: Recover | None = None,
         validate: Validate | None = None,
+        started: Started | None = None,
     ) -> None:
         """
         Args:
@@ -127,6 +140,8 @@ class SweepRunner:
             warm_start: (configuration, value) pairs of earlier sweeps, told to the
                 optimiser before the first proposal; they do not count as trials.
             recover: finds results of trials a dead process left ``running``.
+            started: tells whether a trial's job started; without it every unfinished
+                job of a dead process counts as having died (towards ``max_reruns``).
             validate: checks a batch before any of it is recorded or launched, so a
                 configuration that cannot become a job stops the sweep with a clear error.
         """
@@ -138,10 +153,15 @@ class SweepRunner:
         self.early_stop = early_stop or EarlyStop()
         self.recover = recover
         self.validate = validate
+        self.started = started
         self.stop_reason: str | None = None
         self._enqueue = list(enqueue)
         self._warm_start = list(warm_start)
+        #: Configurations to run before asking the optimiser: reruns, then enqueued trials.
         self._queue: list[dict[str, Any]] = []
+        #: Jobs that died together in one batch: each runs alone next, so the one that kills
+        #: its worker cannot take healthy batch-mates with it again.
+        self._solo: list[dict[str, Any]] = []
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -150,9 +170,12 @@ class SweepRunner:
         self._prepare()
         while self.stop_reason is None and (remaining := s.n_trials - self.n_finished()) > 0:
             q = min(s.batch_size, remaining)
-            params, self._queue = self._queue[:q], self._queue[q:]
-            if len(params) < q:
-                params += self.optimizer.ask(q - len(params))
+            if self._solo:
+                params = [self._solo.pop(0)]
+            else:
+                params, self._queue = self._queue[:q], self._queue[q:]
+                if len(params) < q:
+                    params += self._propose(q - len(params), params)
             if not params:
                 self.stop_reason = f"the search space is exhausted after {self.n_finished()} trials"
                 log.info("Stopping: %s", self.stop_reason)
@@ -183,9 +206,8 @@ class SweepRunner:
             if found is not None:
                 self._finish(t, found, t.started_at or time.time(), 0.0)
                 log.info("Recovered the result of trial %d, finished after the last save", t.number)
-            else:
+            elif self._rerun_or_fail(t, "the sweep process died while this trial ran") is None:
                 # Its process died with the sweep: run the configuration again under a new number.
-                self.trials.remove(t.number)
                 rerun.append(t.params)
         done = [t for t in self.trials if t.status is not TrialStatus.RUNNING]
         if done:
@@ -194,9 +216,81 @@ class SweepRunner:
                 "Resuming: %d trials finished earlier (%d completed, %d failed), %d to run again",
                 len(done), self.trials.count(TrialStatus.COMPLETED), self.trials.count(TrialStatus.FAILED), len(rerun),
             )
+        # Each configuration is queued once, and never one that is already recorded.
+        taken = self._taken_keys()
+        for p in [*rerun, *self._enqueue]:
+            k = self._key(p)
+            if k is None or k not in taken:
+                taken.add(k)
+                self._queue.append(p)
+        # A sweep that stopped early stops again at once, with the same reason (the rule looks
+        # only at the recorded trials), rather than running one more batch on every rerun.
+        self._check_early_stop()
+
+    def _rerun_or_fail(self, trial: Trial, cause: str) -> Trial | None:
+        """A trial whose job died: removed to run again (None), or failed after ``max_reruns``.
+
+        A job that never started is simply run again. One that started and died counts
+        one death of its configuration (kept in the store, so it survives the sweep's own
+        death); past ``max_reruns`` deaths it is recorded failed under its own number.
+        """
+        if self.started is None or self.started(trial):
+            deaths = dict(self.trials.get_meta("deaths") or {})
+            key = _death_key(self.optimizer.space.names, trial.params)
+            deaths[key] = deaths.get(key, 0) + 1
+            self.trials.set_meta("deaths", deaths)
+            if deaths[key] > self.settings.max_reruns:
+                failed = trial.replace(
+                    status=TrialStatus.FAILED,
+                    error=(
+                        f"{cause}, {_times(deaths[key])}; it is not run again (max_reruns="
+                        f"{self.settings.max_reruns}). Does the task kill its process or run out of memory?"
+                    ),
+                    duration_s=trial.duration_s if trial.duration_s is not None else 0.0,
+                )
+                self.trials.update(failed)
+                log.warning("Trial %d: %s", trial.number, failed.error)
+                return failed
+        self.trials.remove(trial.number)
+        return None
+
+    def _key(self, params: dict[str, Any]) -> Any:
+        try:
+            return self.optimizer.space.key(params)
+        except (KeyError, TypeError):  # a trial of an earlier space (allow_space_change)
+            return None
+
+    def _taken_keys(self, *more: Sequence[dict[str, Any]]) -> set[Any]:
+        """Identities of every configuration recorded or queued: none may be handed out again."""
+        pending = [t.params for t in self.trials] + self._queue + self._solo
+        keys = {self._key(p) for group in (pending, *more) for p in group}
+        keys.discard(None)
+        return keys
+
+    def _propose(self, n: int, chosen: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Up to ``n`` new configurations from the optimiser, none recorded or queued already.
+
+        The optimisers do not know of queued trials (reruns, enqueued ones), so a proposal
+        may repeat one; it is dropped and the optimiser asked again, a bounded number of times.
+        """
         space = self.optimizer.space
-        seen = {space.key(t.params) for t in self.trials}
-        self._queue = rerun + [p for p in self._enqueue if space.key(p) not in seen]
+        taken = self._taken_keys(chosen)
+        size = space.cardinality() if space.is_finite() else None
+        out: list[dict[str, Any]] = []
+        for _ in range(MAX_ASK_ROUNDS):
+            if size is not None and len(taken) >= size:
+                break  # every configuration of a finite space is taken
+            proposals = self.optimizer.ask(n - len(out))
+            if not proposals:
+                break  # a finite design is exhausted
+            for p in proposals:
+                k = self._key(p)
+                if k not in taken:
+                    taken.add(k)
+                    out.append(p)
+            if len(out) >= n:
+                break
+        return out
 
     def run_batch(self, params: list[dict[str, Any]]) -> list[Trial]:
         if self.validate is not None:
@@ -210,15 +304,12 @@ class SweepRunner:
         try:
             results = list(self.launch(batch))
         except Exception as e:  # noqa: BLE001 - a launcher crash fails this batch, not the sweep
-            # A worker process died (killed, out of memory, os._exit): the launcher gives up on the
-            # whole batch. Jobs that did finish left records; the others fail with the launcher's error.
-            log.warning("The launcher failed for trials %d-%d: %s", batch[0].number, batch[-1].number, e)
-            error = JobResult(error=f"launcher error (the worker process died?): {type(e).__name__}: {e}")
-            results = [(self.recover(t) if self.recover else None) or error for t in batch]
-        if len(results) != len(batch):
-            raise RuntimeError(f"the launcher returned {len(results)} results for a batch of {len(batch)}")
-        elapsed = time.time() - t0
-        finished = [self._finish(t, r, t0, elapsed) for t, r in zip(batch, results)]
+            finished = self._after_launcher_error(batch, e, t0)
+        else:
+            if len(results) != len(batch):
+                raise RuntimeError(f"the launcher returned {len(results)} results for a batch of {len(batch)}")
+            elapsed = time.time() - t0
+            finished = [self._finish(t, r, t0, elapsed) for t, r in zip(batch, results)]
         self.optimizer.tell([t.params for t in finished], [t.value for t in finished])
         for t in finished:
             self._log_trial(t)
@@ -226,14 +317,59 @@ class SweepRunner:
         self._check_failure_rate()
         return finished
 
+    def _after_launcher_error(self, batch: list[Trial], e: Exception, t0: float) -> list[Trial]:
+        """A worker process died (killed, out of memory, os._exit) and the launcher gave up on
+        the whole batch (joblib's loky then kills every worker of the pool).
+
+        Jobs that finished left records: their results count. Jobs that never started did not
+        fail: they run again. Jobs that started and never finished died, the crashing one or
+        healthy batch-mates killed with the pool; one cannot tell which, so each runs again
+        alone (counting towards ``max_reruns``), and only the one that dies alone fails.
+        """
+        log.warning("The launcher failed for trials %d-%d: %s: %s", batch[0].number, batch[-1].number,
+                    type(e).__name__, e)
+        finished, not_started, died = [], [], []
+        for t in batch:
+            found = self.recover(t) if self.recover else None
+            if found is not None:
+                finished.append(self._finish(t, found, t0, time.time() - t0))
+            elif self.started is not None and not self.started(t):
+                not_started.append(t)
+            else:
+                died.append(t)
+        if not finished and not died:
+            for t in batch:  # none of them ran: nothing to record
+                self.trials.remove(t.number)
+            self.write()
+            raise SweepFailed(
+                f"the launcher failed before any job of trials {batch[0].number}-{batch[-1].number} started: "
+                f"{type(e).__name__}: {e}"
+            )
+        cause = f"the worker process died while this trial ran ({type(e).__name__})"
+        rerun = []
+        for t in died:
+            failed = self._rerun_or_fail(t, cause)
+            if failed is None:
+                self._solo.append(t.params)
+                rerun.append(t.number)
+            else:
+                finished.append(failed)
+        for t in not_started:
+            self.trials.remove(t.number)
+        self._queue = [t.params for t in not_started] + self._queue
+        if rerun or not_started:
+            log.info("Trials %s died and run again, each alone; trials %s never started and run again",
+                     rerun, [t.number for t in not_started])
+        return finished
+
     def _finish(self, trial: Trial, result: JobResult, t0: float, elapsed: float) -> Trial:
         value: float | None = None
-        error = result.error
+        error = bound_text(result.error)
         if error is None and not self._has_no_objective(result.returned):
             try:
                 value = extract_objective(result.returned, self.settings.objective)
             except ObjectiveError as e:
-                error = str(e)
+                error = bound_text(str(e))
         done = trial.replace(
             status=TrialStatus.COMPLETED if error is None else TrialStatus.FAILED,
             value=value,
@@ -327,8 +463,24 @@ def _fmt(v: float | None) -> str:
 
 
 def _oneline(text: str | None, limit: int = 300) -> str:
+    """The line of an error text that says what happened.
+
+    An exception's text starts with ``Type: message``; what follows is detail (OmegaConf adds
+    ``full_key: w`` and ``object_type=dict``). A traceback ends with that line instead.
+    """
     if not text:
         return ""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    s = lines[-1] if lines else ""
+    if not lines:
+        return ""
+    s = lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]
     return s if len(s) <= limit else s[:limit] + "..."
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def _death_key(names: Sequence[str], params: dict[str, Any]) -> str:
+    """A configuration's identity as text, for the store's count of deaths per configuration."""
+    return json.dumps([params.get(n) for n in names], default=repr)

@@ -42,6 +42,7 @@ class TrialLog:
 
     def __init__(self, trials: list[Trial] | None = None) -> None:
         self._trials: dict[int, Trial] = {t.number: t for t in trials or []}
+        self._meta: dict[str, Any] = {}
 
     def __iter__(self) -> Iterator[Trial]:
         return iter(sorted(self._trials.values(), key=lambda t: t.number))
@@ -63,3 +64,10 @@ class TrialLog:
 
     def count(self, status: TrialStatus) -> int:
         return sum(1 for t in self._trials.values() if t.status is status)
+
+    # Facts about the sweep beside its trials (a ``TrialStore`` persists them).
+    def get_meta(self, key: str) -> Any:
+        return self._meta.get(key)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._meta[key] = value

@@ -160,20 +160,35 @@ def test_store_from_newer_version_is_refused(tmp_path: Path) -> None:
     assert len(read_trials(sweep_dir)) == 2
 
 
-def test_read_only_sweep_dir_is_a_clear_error(tmp_path: Path) -> None:
-    # Root ignores permission bits, so the sweep runs as an unprivileged user here.
+def test_read_only_sweep_dir_is_a_clear_error() -> None:
+    # Root ignores permission bits, so the sweep runs as an unprivileged user here, in a folder that
+    # user can reach (pytest's tmp_path lies under a folder only root may enter).
+    import shutil
+    import tempfile
+
+    tmp_path = Path(tempfile.mkdtemp(prefix="hpo-ro-", dir="/tmp"))
+    try:
+        _read_only_sweep(tmp_path)
+    finally:
+        (tmp_path / "ro").chmod(0o755)
+        shutil.rmtree(tmp_path)
+
+
+def _read_only_sweep(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "ro"
     sweep_dir.mkdir()
     sweep_dir.chmod(0o555)
     tmp_path.chmod(0o755)
     home = tmp_path / "home"
-    home.mkdir(mode=0o777)
+    home.mkdir()
+    home.chmod(0o777)
     cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *sweep_cmd(sweep_dir, "hydra/sweeper=random",
            "hydra.sweeper.n_trials=2", f"hydra.run.dir={home}")]
     env = {**os.environ, "HOME": str(home), "MPLCONFIGDIR": str(home)}
     res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120, env=env)
     assert res.returncode != 0
-    assert "not writable" in res.stdout or "cannot create" in res.stdout, res.stdout
+    assert "not writable" in res.stdout, res.stdout
+    assert "Traceback" not in res.stdout
     assert list(sweep_dir.iterdir()) == []
 
 

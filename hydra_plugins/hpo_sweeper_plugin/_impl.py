@@ -26,11 +26,15 @@ from omegaconf import DictConfig, OmegaConf
 
 from hpo_sweeper.compat import translate
 from hpo_sweeper.grammar import Fixed, Passthrough, encode_override, parse_override, parse_spec
-from hpo_sweeper.job_records import JobRecord, read_job_record, write_job_record
+from hpo_sweeper.job_records import (
+    JobRecord, clear_job_started, job_started, read_job_record, write_job_record, write_job_started,
+)
 from hpo_sweeper.optimizers import create_optimizer
-from hpo_sweeper.space import Parameter, SearchSpace
+from hpo_sweeper.results import atomic_write
+from hpo_sweeper.space import Kind, Parameter, SearchSpace
 from hpo_sweeper.store import StoreError, TrialStore
 from hpo_sweeper.sweep import EarlyStop, JobResult, SweepConfigError, SweepRunner, SweepSettings
+from hpo_sweeper.sweep_dir import check_sweep_dir
 from hpo_sweeper.trials import Trial, TrialStatus
 from hpo_sweeper.warm_start import load_warm_start, validate_enqueued
 
@@ -40,7 +44,17 @@ log = logging.getLogger("hpo_sweeper")
 _SWEEP_KEYS = {
     "n_trials", "batch_size", "seed", "direction", "objective", "params", "max_failure_rate",
     "storage", "allow_space_change", "warm_start", "enqueue", "early_stop", "plots", "name",
+    "max_reruns", "allow_settings_change",
 }
+#: Settings that may change when a sweep resumes: how much to run and how, not what it means.
+#: Every other setting (the kind, direction, objective, pass-through overrides, optimiser
+#: options) is compared with the stored one, like the search space.
+RESUMABLE_CHANGES = (
+    "n_trials", "batch_size", "seed", "max_failure_rate", "storage", "warm_start", "enqueue", "early_stop",
+    "plots", "max_reruns", "engine", "allow_space_change", "allow_settings_change",
+)
+#: Seeds every optimiser and engine accepts (numpy, scipy.qmc, scikit-optimize).
+MAX_SEED = 2**32 - 1
 #: Hydra's config field -> the optimiser's option name, where they differ.
 _OPTION_NAMES = {"engine": "engine_options"}
 
@@ -62,6 +76,7 @@ class TimedTask:
 
     def __call__(self, cfg: DictConfig) -> Any:
         started = time.time()
+        _mark_started()
         try:
             returned = self.task_function(cfg)
         except SystemExit as e:
@@ -70,11 +85,26 @@ class TimedTask:
             error = RuntimeError(f"the task called sys.exit({e.code!r})")
             _record(JobRecord(started, time.time() - started, error=_error_text(error)))
             raise error from e
+        except KeyboardInterrupt:
+            # The user stopped the sweep: the trial did not fail. Left unrecorded and unmarked,
+            # a resumed sweep runs it again without counting a death (max_reruns).
+            _mark_started(undo=True)
+            raise
         except BaseException as e:
             _record(JobRecord(started, time.time() - started, error=_error_text(e)))
             raise
         _record(JobRecord(started, time.time() - started, returned=returned))
         return returned
+
+
+def _mark_started(undo: bool = False) -> None:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        hc = HydraConfig.get()
+        (clear_job_started if undo else write_job_started)(str(hc.sweep.dir), int(hc.job.num))
+    except Exception:  # noqa: BLE001 - a marker is a safeguard; never fail a job over it
+        pass
 
 
 def _record(record: JobRecord) -> None:
@@ -140,15 +170,28 @@ class SweeperAdapter:
             max_failure_rate=s.get("max_failure_rate", 0.5),
             name=str(s.get("name") or self.config.hydra.job.name),
             require_objective=self.kind != "grid",
+            max_reruns=s.get("max_reruns", 1),
         )
-        create_optimizer(self.kind, space, seed=0, **options)  # bad optimiser options fail here, early
+        seed = _check_seed(s.get("seed"))
+        # Bad optimiser and engine options fail here, early, with the seed that will be used.
+        create_optimizer(self.kind, space, seed=0 if seed is None else seed, **options)
+        self._check_group_choices(space)
+        identity = _json_normalised({
+            "kind": self.kind, "direction": settings.direction, "objective": settings.objective,
+            "overrides": sorted(self.passthrough.values()),
+            "options": {k: _plain(v) for k, v in s.items() if k not in _SWEEP_KEYS and k not in RESUMABLE_CHANGES},
+        })
 
         self.sweep_dir = Path(str(self.config.hydra.sweep.dir))
         storage = Path(s.get("storage") or self.sweep_dir / "trials.db")
+        check_sweep_dir(self.sweep_dir, storage)
         with TrialStore(storage) as store:
-            seed = self._reconcile(store, space, settings, s.get("seed"), bool(s.get("allow_space_change")))
+            # Both checks come before anything is written to the store.
+            self._check_settings_unchanged(store, identity, bool(s.get("allow_settings_change")))
+            seed = self._reconcile(store, space, settings, seed, bool(s.get("allow_space_change")))
+            store.set_meta("identity", identity)
             optimizer = create_optimizer(self.kind, space, seed=seed, **options)
-            OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
+            atomic_write(self.sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))
             self._warn_idle_workers(settings.batch_size)
             log.info(
                 "%s sweep of %d trials over %s, batch_size=%d%s, results in %s",
@@ -158,7 +201,7 @@ class SweeperAdapter:
             runner = SweepRunner(
                 optimizer, settings, self._launch, sweep_dir=self.sweep_dir, trials=store,
                 enqueue=enqueue, warm_start=warm_start, early_stop=early_stop, recover=self._recover,
-                validate=self._validate,
+                validate=self._validate, started=lambda t: job_started(self.sweep_dir, t.number),
             )
             try:
                 runner.run()
@@ -225,6 +268,46 @@ class SweeperAdapter:
         store.set_meta("name", settings.name)
         store.set_meta("settings", _json_normalised(dataclasses.asdict(settings)))
         return seed
+
+    def _check_settings_unchanged(self, store: TrialStore, identity: dict[str, Any], allow_change: bool) -> None:
+        """Refuse to resume under settings that change what the stored trials mean."""
+        stored = store.get_meta("identity")
+        if stored is None and store.get_meta("kind") is not None:  # a store of an earlier version
+            old = store.get_meta("settings") or {}
+            stored = {"kind": store.get_meta("kind"), **{k: old[k] for k in ("direction", "objective") if k in old}}
+        if isinstance(stored, dict):
+            changes = describe_settings_change(stored, identity)
+            if changes:
+                if not allow_change:
+                    raise StoreError(
+                        f"the sweeper settings differ from those stored in {store.path}: {changes}. Use another "
+                        "hydra.sweep.dir for a new sweep, or set hydra.sweeper.allow_settings_change=true to "
+                        "resume anyway (the earlier trials are kept as they are)"
+                    )
+                log.warning("Resuming with changed settings (%s)", changes)
+
+    def _check_group_choices(self, space: SearchSpace) -> None:
+        """Every option of a searched config group must exist: checked once, before job 0."""
+        loader = getattr(getattr(self.plugin, "hydra_context", None), "config_loader", None)
+        if loader is None:
+            return
+        for p in space.params:
+            if p.kind is not Kind.CATEGORICAL:
+                continue
+            group = p.name.split("@")[0]
+            try:
+                options = loader.get_group_options(group)
+            except Exception:  # noqa: BLE001 - not a group name Hydra can look up
+                continue
+            if not options:
+                continue
+            missing = [c for c in p.choices if c is not None and str(c) not in options]
+            if missing:
+                raise SweepConfigError(
+                    f"parameter '{p.name}': {', '.join(map(str, missing))} "
+                    f"{'is not an option' if len(missing) == 1 else 'are not options'} of the config group "
+                    f"'{group}' (its options: {', '.join(options)})"
+                )
 
     def _recover(self, trial: Trial) -> JobResult | None:
         record = read_job_record(self.sweep_dir, trial.number)
@@ -348,6 +431,30 @@ def describe_space_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str
     if old.get("fixed") != new.get("fixed"):
         parts.append(f"fixed values changed from {old.get('fixed')} to {new.get('fixed')}")
     return "; ".join(parts) or "unknown change"
+
+
+def describe_settings_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    parts = []
+    for k in ("kind", "direction", "objective"):
+        if k in old and old.get(k) != new.get(k):
+            parts.append(f"{'sweeper' if k == 'kind' else k} changed from {old.get(k)} to {new.get(k)}")
+    if "overrides" in old and old["overrides"] != new["overrides"]:
+        gone = [o for o in old["overrides"] if o not in new["overrides"]]
+        added = [o for o in new["overrides"] if o not in old["overrides"]]
+        parts.append(f"overrides changed (removed {gone}, added {added})")
+    if "options" in old and old.get("kind") == new.get("kind"):
+        before, after = old["options"], new["options"]
+        parts += [f"{k} changed from {before.get(k)} to {after.get(k)}"
+                  for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    return "; ".join(parts)
+
+
+def _check_seed(seed: Any) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise SweepConfigError(f"seed must be null or an integer in [0, {MAX_SEED}], got {seed!r}")
+    return seed
 
 
 def _json_normalised(obj: Any) -> Any:

@@ -108,6 +108,12 @@ class SweeperConf:
     early_stop: EarlyStopConf = field(default_factory=EarlyStopConf)
     # Write convergence.png and params.png into the sweep dir when the sweep ends.
     plots: bool = True
+    # How often a trial whose process died (killed, out of memory, os._exit) runs again before it
+    # is recorded failed.
+    max_reruns: int = 1
+    # Resume even if settings that change what the stored trials mean (sweeper, direction,
+    # objective, pass-through overrides, optimiser options) differ from the stored ones.
+    allow_settings_change: bool = False
 
     # --- keys of other sweepers, mapped to the settings above by hpo_sweeper.compat -------------
     # hydra-optuna-sweeper: an Optuna sampler block ({_target_: optuna.samplers.TPESampler, seed, ...});

@@ -179,8 +179,11 @@ class JaxEngine:
             raise OptimizerError(f"engine option noise_prior must be 'gamma' or 'lognormal', got {noise_prior!r}")
         if blas_threads is not None and (not isinstance(blas_threads, int) or blas_threads < 1):
             raise OptimizerError(f"engine option blas_threads must be None or an integer >= 1, got {blas_threads!r}")
-        if not refit_growth >= 1.0:
-            raise OptimizerError(f"engine option refit_growth must be >= 1, got {refit_growth!r}")
+        if isinstance(refit_growth, bool) or not isinstance(refit_growth, (int, float)) or not refit_growth >= 1.0:
+            raise OptimizerError(f"engine option refit_growth must be a number >= 1, got {refit_growth!r}")
+        if device is not None and not isinstance(device, str):
+            raise OptimizerError(f"engine option device must be null or a platform name such as 'cpu' or 'gpu', "
+                                 f"got {device!r}")
         try:
             self.device = jax.devices(device)[0] if device else jax.devices()[0]
         except RuntimeError as e:
