@@ -148,15 +148,16 @@ class BayesOptimizer(Optimizer):
                 out.append(p)
         if len(out) < n and self.space.is_finite():
             # Small finite spaces: enumerate what is left rather than hope to hit it at random.
+            # Lazily, a chunk at a time: the grid of a large finite space is never listed.
             from hpo_sweeper.optimizers.grid import GridSearch
 
-            for p in GridSearch(self.space).ask(self.space.cardinality() or 0):
-                if len(out) >= n:
-                    break
-                k = self.space.key(p)
-                if k not in self._seen:
-                    self._seen.add(k)
-                    out.append(p)
+            grid = GridSearch(self.space, n_trials=self.space.cardinality())
+            while len(out) < n and (chunk := grid.ask(256)):
+                for p in chunk:
+                    k = self.space.key(p)
+                    if k not in self._seen and len(out) < n:
+                        self._seen.add(k)
+                        out.append(p)
         return out
 
     def resume(self, n_proposed: int) -> None:
