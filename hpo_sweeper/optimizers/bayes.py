@@ -162,7 +162,7 @@ class BayesOptimizer(Optimizer):
 
     def resume(self, n_proposed: int) -> None:
         n = min(n_proposed, max(0, self.n_initial_points - self._n_design_used))
-        self._design.draw(n)
+        self._design.skip(n)
         self._n_design_used += n
 
     # --- tell ---------------------------------------------------------------------------------
