@@ -128,8 +128,8 @@ class Parameter:
         if self.kind is Kind.INT:
             return (int(self.high) - int(self.low)) // int(step) + 1  # exact, however wide
         # Bounds carry 12 significant digits (see _cast): a top level that lost its last digit
-        # to that rounding still counts.
-        slack = 1e-9 + 1e-12 * max(abs(self.low), abs(self.high)) / step
+        # to that rounding still counts (capped: a step of 1e-12 over [0, 1] must not gain one).
+        slack = 1e-9 + min(0.01, 1e-12 * max(abs(self.low), abs(self.high)) / step)
         return int(math.floor((self.high - self.low) / step + slack)) + 1
 
     def levels(self) -> Sequence[Any]:
