@@ -279,7 +279,10 @@ def test_exhausted_large_finite_space_is_not_enumerated() -> None:
         opt = make(space, n_initial_points=2)
         # every one of the 200 random tries hits a point already seen: the grid walk must answer
         opt._fallback_rng = np.random.default_rng(0)
-        opt._seen |= {space.key(p) for p in space.from_unit(np.random.default_rng(0).random((200, 2)))}
-        return len(opt._unique([], 3))
+        tries = space.from_unit(equal_level_cells(space, np.random.default_rng(0).random((200, 2))))
+        opt._seen |= {space.key(p) for p in tries}
+        out = opt._unique([], 3)
+        assert not any(space.key(p) in {space.key(t) for t in tries} for p in out)
+        return len(out)
 
     assert within_memory(fill) == 3
