@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import resource
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -43,7 +44,11 @@ def within_memory(fn: Callable[[], Any], extra_mb: int = 256) -> Any:
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(child, fn, extra_mb))
-    proc.start()
+    with warnings.catch_warnings():
+        # JAX (loaded by other tests in this worker) warns on every fork. The child runs only
+        # the pure-Python and numpy code under test, never JAX, so its threads do not matter.
+        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+        proc.start()
     child.close()
     try:
         if not parent.poll(HANG_GUARD_S):
