@@ -211,8 +211,9 @@ class Parameter:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise SearchSpaceError(f"{where}: expected a number, got {value!r}")
         assert self.low is not None and self.high is not None
-        # Values are kept to 12 significant digits (see _cast): allow that much noise.
-        tol = 1e-11 * max(1.0, abs(self.low), abs(self.high))
+        # Values are kept to 12 significant digits (see _cast): allow that much noise, relative to
+        # the bounds (an absolute floor of 1e-11 let 1.5e-11 into [1e-14, 1e-11], clipped to 1e-11).
+        tol = 1e-11 * max(abs(self.low), abs(self.high))
         if not (self.low - tol <= value <= self.high + tol):
             raise SearchSpaceError(f"{where}: {value!r} lies outside [{self.low}, {self.high}]")
         step = self.step if self.step is not None else (1 if self.kind is Kind.INT else None)

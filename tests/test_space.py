@@ -234,6 +234,10 @@ BAD_VALUES = [
     (Parameter("opt.lr", C, choices=(1, 2)), True, "not one of the choices"),
     (Parameter("opt.lr", C, choices=(1, 2)), "1", "not one of the choices"),
     (Parameter("opt.lr", C, choices=("a", None)), "null", "not one of the choices"),
+    # tiny scales: outside is outside (1.5e-11 was accepted, then clipped to 1e-11)
+    (Parameter("opt.lr", F, low=1e-14, high=1e-11, log=True), 1.5e-11, "lies outside"),
+    (Parameter("opt.lr", F, low=1e-14, high=1e-11, log=True), 5e-15, "lies outside"),
+    (Parameter("opt.lr", F, low=0.0, high=1e-6, step=1e-7), 1.5e-7, "not on the grid"),
 ]
 
 
