@@ -116,7 +116,8 @@ class BayesOptimizer(Optimizer):
             n_design = n
         if n_design:
             self._n_design_used += n_design
-            out += self._unique(self.space.from_unit(equal_level_cells(self.space, self._design.draw(n_design))), n_design)
+            design = self.space.from_unit(equal_level_cells(self.space, self._design.draw(n_design)))
+            out += self._unique(design, n_design)
             if self._warmup is not None and len(out) == n:
                 # The GP is not needed yet: compile its programs while the design trials run.
                 self._warmup.start(n)

@@ -66,10 +66,13 @@ class GridSearch(_AllowsEmptySpace, Optimizer):
                 "to run an evenly spread subset of it, or make the grid coarser (fewer grid_points, larger steps)"
             )
         self.n_trials = n_trials
+        #: whether n_trials selects a subset (else the whole grid runs, in basic-sweeper order)
         self.capped = n_trials is not None and n_trials < self.size
-        sizes = [len(axis) for axis in self.axes]
-        order = spread_indices(sizes, n_trials) if self.capped else iter(range(self.size))  # type: ignore[arg-type]
-        self._iter: Iterator[int] = order
+        self._iter: Iterator[int] = (
+            spread_indices([len(axis) for axis in self.axes], n_trials)
+            if n_trials is not None and self.capped
+            else iter(range(self.size))
+        )
         self._told: set[tuple[Any, ...]] = set()
 
     def point(self, index: int) -> dict[str, Any]:
