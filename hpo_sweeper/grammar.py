@@ -108,6 +108,8 @@ def parse_override(line: str, config_loader: Any = None) -> Parameter | Fixed | 
         return Parameter(name, Kind.CATEGORICAL, choices=_choices(name, override, value))
     if override.is_interval_sweep():
         is_int = isinstance(value.start, int) and isinstance(value.end, int)
+        if is_int:
+            _check_int_cast(name, line, (value.start, value.end), "bounds")
         return Parameter(
             name,
             Kind.INT if is_int else Kind.FLOAT,
@@ -116,6 +118,8 @@ def parse_override(line: str, config_loader: Any = None) -> Parameter | Fixed | 
             log="log" in value.tags,
         )
     if override.is_range_sweep():
+        if all(isinstance(v, int) for v in (value.start, value.stop, value.step)):
+            _check_int_cast(name, line, (value.start, value.stop, value.step), "start, stop and step")
         return _from_range(name, value.start, value.stop, value.step, "log" in value.tags)
     raise SearchSpaceError(f"parameter '{name}': unsupported sweep {line!r}")
 
@@ -145,28 +149,61 @@ def _choices(name: str, override: Any, value: Any) -> tuple[Any, ...]:
 
 
 def _from_range(name: str, start: float, stop: float, step: float, log: bool) -> Parameter:
-    """Hydra's range(start, stop, step) excludes stop, like Python's range."""
+    """Hydra's range(start, stop, step) excludes stop, like Python's range.
+
+    Its first and last values and their count are computed, not listed:
+    ``range(0, 10**9)`` costs no more than ``range(0, 3)``."""
     if log:
         raise SearchSpaceError(f"parameter '{name}': range() cannot be log-scaled; use tag(log, int(interval(a, b)))")
     if step == 0:
         raise SearchSpaceError(f"parameter '{name}': range() step must not be 0")
-    n = math.ceil((stop - start) / step - 1e-12)
+    is_int = all(isinstance(v, int) for v in (start, stop, step))
+    # Exact for ints; for floats the 1e-12 keeps float noise from adding a level past stop.
+    n = -((start - stop) // step) if is_int else math.ceil((stop - start) / step - 1e-12)
     if n <= 0:
         raise SearchSpaceError(f"parameter '{name}': range({start}, {stop}, {step}) is empty")
-    values = [start + k * step for k in range(n)]
-    is_int = all(isinstance(v, int) for v in (start, stop, step))
+    first, last = start, start + (n - 1) * step
     if n == 1:
-        return Parameter(name, Kind.CATEGORICAL, choices=(values[0],))
+        return Parameter(name, Kind.CATEGORICAL, choices=(first,))
+    low, high = min(first, last), max(first, last)
     return Parameter(
         name,
         Kind.INT if is_int else Kind.FLOAT,
-        low=min(values) if is_int else round(min(values), 12),
-        high=max(values) if is_int else round(max(values), 12),
+        # float noise (0.1 * 3 = 0.30000000000000004) dropped at 12 significant digits, as
+        # Parameter._cast does; decimal places would turn range(1e-14, 1e-13, 1e-14) into 0.
+        low=low if is_int else float(f"{low:.12g}"),
+        high=high if is_int else float(f"{high:.12g}"),
         step=abs(step),
     )
 
 
+#: hydra-core's int() cast inside an override value (the value of a sweep holds numbers only).
+_INT_CAST = re.compile(r"\bint\s*\(")
+
+
+def _check_int_cast(name: str, line: str, numbers: tuple[int, ...], what: str) -> None:
+    """Refuse ``int(interval(1.5, 2.5))``: Hydra's int() truncates it to [1, 2] without a word.
+
+    The parsed override only holds the truncated numbers, so the value is parsed again with
+    float() in place of int() to see what was written."""
+    value_text = line.split("=", 1)[1]
+    if not _INT_CAST.search(value_text):
+        return
+    try:
+        written = _parser().parse_override(f"{name}={_INT_CAST.sub('float(', value_text)}").value()
+    except Exception:  # noqa: BLE001 - cannot re-read it: nothing more to check
+        return
+    attrs = ("start", "end") if len(numbers) == 2 else ("start", "stop", "step")
+    originals = [getattr(written, a, None) for a in attrs]
+    if any(not isinstance(o, (int, float)) or o != n for o, n in zip(originals, numbers)):
+        raise SearchSpaceError(
+            f"parameter '{name}': {value_text.strip()}: {what} are not integers "
+            f"(int() would silently truncate them to {list(numbers)}); write integers"
+        )
+
+
 def _from_dict(name: str, spec: Mapping[str, Any]) -> Parameter:
+    """The Optuna-style dict form; every key is checked, and the error names the parameter."""
     where = f"parameter '{name}'"
     unknown = sorted(set(map(str, spec)) - _DICT_KEYS)
     if unknown:
@@ -175,25 +212,36 @@ def _from_dict(name: str, spec: Mapping[str, Any]) -> Parameter:
     if kind_name is None:
         kind_name = "categorical" if "choices" in spec else None
     kinds = {"float": Kind.FLOAT, "int": Kind.INT, "categorical": Kind.CATEGORICAL}
-    if kind_name not in kinds:
+    if not isinstance(kind_name, str) or kind_name not in kinds:
         raise SearchSpaceError(f"{where}: unknown type {kind_name!r}; expected one of {sorted(kinds)}")
     kind = kinds[kind_name]
+    log = spec.get("log", False)
+    if not isinstance(log, bool):
+        # bool('false') is True: a quoted 'false' would silently become a log scale.
+        raise SearchSpaceError(f"{where}: 'log' must be true or false (unquoted), got {log!r}")
     if kind is Kind.CATEGORICAL:
+        misplaced = sorted(k for k in ("low", "high", "step") if spec.get(k) is not None)
+        if log:
+            misplaced.append("log")
+        if misplaced:
+            raise SearchSpaceError(f"{where}: {misplaced} do not apply to a categorical parameter")
         choices = spec.get("choices")
-        if choices is None or isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
-            raise SearchSpaceError(f"{where}: a categorical needs a list of choices")
+        if not isinstance(choices, (list, tuple)) or len(choices) == 0:
+            raise SearchSpaceError(f"{where}: a categorical needs a non-empty list of choices, got {choices!r}")
         return Parameter(name, kind, choices=tuple(_plain(c) for c in choices))
+    if spec.get("choices") is not None:
+        raise SearchSpaceError(f"{where}: 'choices' does not apply to a {kind_name} parameter; use type: categorical")
     for bound in ("low", "high"):
         if spec.get(bound) is None:
             raise SearchSpaceError(f"{where}: a {kind_name} parameter needs '{bound}'")
-        if not isinstance(spec[bound], (int, float)) or isinstance(spec[bound], bool):
+        if not _is_number(spec[bound]):
             raise SearchSpaceError(f"{where}: '{bound}' must be a number, got {spec[bound]!r}")
     step = spec.get("step")
+    if step is not None and (not _is_number(step) or not step > 0):
+        raise SearchSpaceError(f"{where}: 'step' must be a number > 0, got {step!r}")
     if kind is Kind.INT and step == 1:
         step = None  # the default for ints; keeps grid semantics of a plain int interval
-    return Parameter(
-        name, kind, low=spec["low"], high=spec["high"], log=bool(spec.get("log", False)), step=step
-    )
+    return Parameter(name, kind, low=spec["low"], high=spec["high"], log=log, step=step)
 
 
 # --- encoding values back to override text -----------------------------------------------------
@@ -270,6 +318,10 @@ def _plain(v: Any) -> Any:
 
         return OmegaConf.to_container(v, resolve=True)
     return v
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _is_glob(v: Any) -> bool:

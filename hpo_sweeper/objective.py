@@ -65,15 +65,27 @@ def _to_float(value: Any, key: str | None) -> float:
     # numpy and JAX bools (0-d arrays of dtype bool) convert to 1.0 / 0.0 just as silently.
     if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", None) == "b":
         raise ObjectiveError(f"objective {key or 'value'} is a bool ({value}), not a number")
+    if getattr(getattr(value, "dtype", None), "kind", None) == "O" and getattr(value, "size", 0) == 1:
+        value = value.item()  # a 0-d object array: judge what it holds
+    # float("0.5") is 0.5, but a task that returns text has a bug (a formatted log line, a
+    # wrong key): counting it would optimise whatever the text happens to say.
+    if isinstance(value, (str, bytes)) or getattr(getattr(value, "dtype", None), "kind", None) in ("U", "S"):
+        what = f"objective {key} is" if key else "the task returned"
+        kind = "bytes" if isinstance(value, bytes) else "a string"
+        raise ObjectiveError(f"{what} {kind} {_short(value)}, expected a number{_hint(value, key)}")
     try:
         # float() accepts Python numbers and 0-d numpy / JAX arrays (including 1-element ones).
         return float(value)
     except (TypeError, ValueError):
         pass
+    raise ObjectiveError(f"objective {key or 'value'} is not a number: {_short(value)}{_hint(value, key)}")
+
+
+def _hint(value: Any, key: str | None) -> str:
     hint = " (set hydra.sweeper.objective to the key of the number to optimise)" if not key else ""
     if isinstance(value, Mapping):
         hint += f"; keys there: {sorted(map(str, value.keys()))}"
-    raise ObjectiveError(f"objective {key or 'value'} is not a number: {_short(value)}{hint}")
+    return hint
 
 
 def _short(obj: Any, limit: int = 200) -> str:

@@ -19,10 +19,11 @@ This module knows nothing of Hydra; the override grammar is parsed in
 from __future__ import annotations
 
 import enum
+import functools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from hpo_sweeper.errors import HpoSweeperError
 __all__ = [
     "FeatureLayout",
     "Kind",
+    "Levels",
     "Parameter",
     "SearchSpace",
     "SearchSpaceError",
@@ -70,14 +72,20 @@ class Parameter:
 
     def __post_init__(self) -> None:
         where = f"parameter '{self.name}'"
+        if not isinstance(self.log, bool):
+            # bool('false') is True: only a real bool (YAML's true/false) says what is meant.
+            raise SearchSpaceError(f"{where}: 'log' must be true or false, got {self.log!r}")
         if self.kind is Kind.CATEGORICAL:
             if len(self.choices) == 0:
                 raise SearchSpaceError(f"{where}: choice() needs at least one value")
             if len(_dedupe(self.choices)) != len(self.choices):
-                raise SearchSpaceError(f"{where}: choice() lists a value twice: {list(self.choices)}")
+                raise SearchSpaceError(f"{where}: choice() lists a value twice: {_short(list(self.choices))}")
             return
         if self.low is None or self.high is None:
             raise SearchSpaceError(f"{where}: a {self.kind.value} parameter needs both low and high")
+        for label, value in (("low", self.low), ("high", self.high), ("step", self.step)):
+            if value is not None and not _is_number(value):
+                raise SearchSpaceError(f"{where}: '{label}' must be a number, got {value!r}")
         for bound in (self.low, self.high):
             if not math.isfinite(bound):
                 raise SearchSpaceError(f"{where}: bounds must be finite, got [{self.low}, {self.high}]")
@@ -109,22 +117,40 @@ class Parameter:
         """Number of distinct values, or None for a continuous float."""
         if self.kind is Kind.CATEGORICAL:
             return len(self.choices)
+        return self._n_levels
+
+    @functools.cached_property
+    def _n_levels(self) -> int | None:
         step = self.step if self.step is not None else (1 if self.kind is Kind.INT else None)
         if step is None:
             return None
         assert self.low is not None and self.high is not None
-        return int(math.floor((self.high - self.low) / step + 1e-9)) + 1
+        if self.kind is Kind.INT:
+            return (int(self.high) - int(self.low)) // int(step) + 1  # exact, however wide
+        # Bounds carry 12 significant digits (see _cast): a top level that lost its last digit
+        # to that rounding still counts (capped: a step of 1e-12 over [0, 1] must not gain one).
+        slack = 1e-9 + min(0.01, 1e-12 * max(abs(self.low), abs(self.high)) / step)
+        return int(math.floor((self.high - self.low) / step + slack)) + 1
 
-    def levels(self) -> list[Any]:
-        """Every value of a discrete parameter, in increasing order."""
+    def levels(self) -> Sequence[Any]:
+        """Every value of a discrete parameter, in increasing order.
+
+        A numeric parameter's levels are computed on access (``Levels``), never stored:
+        ``int(interval(1, 10**9))`` has a billion of them."""
         n = self.n_levels
         if n is None:
             raise SearchSpaceError(f"parameter '{self.name}' is continuous and has no levels")
         if self.kind is Kind.CATEGORICAL:
             return list(self.choices)
+        return Levels(self, n)
+
+    def level(self, k: int) -> Any:
+        """The k-th level (0-based) of a stepped or int parameter."""
         step = self.step if self.step is not None else 1
         assert self.low is not None
-        return [self._cast(self.low + k * step) for k in range(n)]
+        if self.kind is Kind.INT:
+            return int(self.low) + k * int(step)
+        return self._cast(self.low + k * step)
 
     def _cast(self, x: float) -> Any:
         if self.kind is Kind.INT:
@@ -165,12 +191,17 @@ class Parameter:
         return self._cast(min(max(x, self.low), self.high))
 
     def index_of(self, value: Any) -> int:
-        for i, c in enumerate(self.choices):
-            if _same_value(c, value):
-                return i
-        raise SearchSpaceError(
-            f"parameter '{self.name}': {value!r} is not one of the choices {list(self.choices)}"
-        )
+        i = self._choice_index.get(_hashable(value))
+        if i is None:
+            raise SearchSpaceError(
+                f"parameter '{self.name}': {_short(value)} is not one of the choices {_short(list(self.choices))}"
+            )
+        return i
+
+    @functools.cached_property
+    def _choice_index(self) -> dict[Any, int]:
+        # Hash lookup: a choice of 10,000 levels is encoded once per value, not scanned.
+        return {_hashable(c): i for i, c in enumerate(self.choices)}
 
     def validate(self, value: Any) -> Any:
         """Return ``value`` coerced to this parameter's type, or raise if it lies outside."""
@@ -180,8 +211,9 @@ class Parameter:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise SearchSpaceError(f"{where}: expected a number, got {value!r}")
         assert self.low is not None and self.high is not None
-        # Values are kept to 12 significant digits (see _cast): allow that much noise.
-        tol = 1e-11 * max(1.0, abs(self.low), abs(self.high))
+        # Values are kept to 12 significant digits (see _cast): allow that much noise, relative to
+        # the bounds (an absolute floor of 1e-11 let 1.5e-11 into [1e-14, 1e-11], clipped to 1e-11).
+        tol = 1e-11 * max(abs(self.low), abs(self.high))
         if not (self.low - tol <= value <= self.high + tol):
             raise SearchSpaceError(f"{where}: {value!r} lies outside [{self.low}, {self.high}]")
         step = self.step if self.step is not None else (1 if self.kind is Kind.INT else None)
@@ -191,9 +223,12 @@ class Parameter:
                 raise SearchSpaceError(f"{where}: {value!r} is not on the grid low + k * {step}")
         return self._cast(value)
 
-    def grid(self, points: int) -> list[Any]:
+    def grid(self, points: int) -> Sequence[Any]:
         """Values for a grid search: every level of a stepped or categorical parameter,
-        ``points`` evenly spaced values (log-spaced on a log scale) otherwise."""
+        ``points`` evenly spaced values (log-spaced on a log scale) otherwise.
+
+        Levels stay lazy (``Levels``): a stepped axis of 10**12 values costs nothing until
+        a value is asked for, so the size of a grid is known without enumerating it."""
         n = self.n_levels
         explicit = self.kind is Kind.CATEGORICAL or self.step is not None
         if n is not None and (explicit or n <= points):
@@ -208,6 +243,45 @@ class Parameter:
         if self.step is not None:
             out["step"] = self.step
         return out
+
+
+class Levels(Sequence[Any]):
+    """The levels of a stepped or int parameter, computed on access (``low + k * step``)."""
+
+    def __init__(self, param: Parameter, n: int) -> None:
+        self.param, self._n = param, n
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, k: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[Any]: ...
+
+    def __getitem__(self, k: int | slice) -> Any:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(self._n))]
+        if k < 0:
+            k += self._n
+        if not 0 <= k < self._n:
+            raise IndexError(f"level {k} of parameter '{self.param.name}' (it has {self._n})")
+        return self.param.level(k)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self.param.level(k) for k in range(self._n))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]  # equal to lists, which are unhashable
+
+    def __repr__(self) -> str:
+        head = ", ".join(repr(v) for v in self[:5])
+        return f"Levels([{head}{', ...' if self._n > 5 else ''}], n={self._n})"
 
 
 @dataclass(frozen=True)
@@ -270,7 +344,11 @@ class SearchSpace:
 
     @property
     def names(self) -> list[str]:
-        return [p.name for p in self.params]
+        return list(self._names)
+
+    @functools.cached_property
+    def _names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
 
     def __len__(self) -> int:
         return len(self.params)
@@ -309,8 +387,11 @@ class SearchSpace:
         return out
 
     def key(self, point: Mapping[str, Any]) -> tuple[Any, ...]:
-        """A hashable identity of a point's searched values (for duplicate checks)."""
-        return tuple(_hashable(point[n]) for n in self.names)
+        """A hashable identity of a point's searched values (for duplicate checks).
+
+        Floats count to 12 significant digits (as ``Parameter._cast`` keeps them), lists and
+        dicts by their canonical form, so ``{z: [1, 2]}`` is a key like any other."""
+        return tuple(_hashable(point[n]) for n in self._names)
 
     def to_unit(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """(n, d) unit coordinates of configurations."""
@@ -330,8 +411,10 @@ class SearchSpace:
 
     # --- GP features -----------------------------------------------------------------------
 
-    @property
+    @functools.cached_property
     def layout(self) -> FeatureLayout:
+        """Computed once per space (it was rebuilt on every access: 110 ms with one
+        ``int(interval(1, 4096))``); the space is frozen, so it cannot go stale."""
         numeric: list[int] = []
         levels: list[np.ndarray | None] = []
         cats: list[tuple[int, ...]] = []
@@ -393,30 +476,54 @@ class SearchSpace:
 
 
 def _same_value(a: Any, b: Any) -> bool:
-    # True == 1 in Python, but choice(1, true) names two different values.
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, str) != isinstance(b, str):
-        return False
-    try:
-        return bool(a == b)
-    except Exception:  # noqa: BLE001 - exotic values that refuse comparison are simply different
-        return False
+    """Do two values name the same configuration value? (``_hashable`` decides.)"""
+    return _hashable(a) == _hashable(b)
 
 
 def _hashable(v: Any) -> Any:
-    if isinstance(v, (list, tuple)):  # list values of a choice ('+l=[1,2],[3,4]')
-        return ("list", tuple(_hashable(x) for x in v))
+    """A hashable canonical form of a parameter value.
+
+    True == 1 in Python, but choice(1, true) names two different values: bools and None
+    carry a tag. Numbers compare by value (1 and 1.0 are one value), floats to 12
+    significant digits (the precision ``Parameter._cast`` keeps; 12 *decimal places* made
+    every value below 1e-12 one key). Lists and dicts, valid categorical values in Hydra,
+    hash by their contents, dict keys sorted, recursively (a canonical JSON, as tuples).
+    """
+    if isinstance(v, np.generic):
+        v = v.item()
+    if v is None or isinstance(v, bool):
+        return ("none",) if v is None else ("bool", v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ("nan",)
+        return ("", float(f"{v:.12g}") if math.isfinite(v) else v)
+    if isinstance(v, (int, str, bytes)):
+        return ("", v)
     if isinstance(v, Mapping):
-        return ("dict", tuple((str(k), _hashable(x)) for k, x in v.items()))
-    return (type(v).__name__ if isinstance(v, (bool, type(None))) else "", v if not isinstance(v, float) else round(v, 12))
+        items = [(_hashable(k), _hashable(x)) for k, x in v.items()]
+        return ("dict", tuple(sorted(items, key=repr)))
+    if isinstance(v, (list, tuple)):
+        return ("list", tuple(_hashable(x) for x in v))
+    try:
+        hash(v)
+    except TypeError:
+        return ("repr", type(v).__name__, repr(v))  # exotic unhashable values: by their text
+    return ("", v)
 
 
 def _dedupe(values: Iterable[Any]) -> list[Any]:
-    out: list[Any] = []
+    """Values in order, repeats (by ``_hashable``) dropped; linear time."""
+    seen: dict[Any, Any] = {}
     for v in values:
-        if not any(_same_value(v, w) for w in out):
-            out.append(v)
-    return out
+        seen.setdefault(_hashable(v), v)
+    return list(seen.values())
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _short(obj: Any, limit: int = 300) -> str:
+    """repr(), cut short: an error message about a choice of 10,000 values stays readable."""
+    text = repr(obj)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"

@@ -243,3 +243,46 @@ def test_bad_options_name_the_option(options: dict[str, Any], named: str) -> Non
 def test_empty_space_is_refused() -> None:
     with pytest.raises(OptimizerError, match="empty"):
         create_optimizer("bayes", SearchSpace.from_config({"a": 1}), backend="skopt")
+
+
+# --- keys of tiny values, list and dict choices, large finite spaces (issue #11) -----------------
+
+
+def test_initial_design_of_tiny_values_is_not_collapsed() -> None:
+    # Keys rounded to 12 decimal places made every lr below 1e-12 one key: 11 of 30 came back.
+    space = SearchSpace.from_config({"lr": "tag(log, interval(1e-14, 1e-11))"})
+    opt = make(space, n_initial_points=30, initial_design="random")
+    points = opt.ask(30)
+    assert len(points) == 30 and len({p["lr"] for p in points}) == 30
+
+
+def test_list_and_dict_choices_run_through_the_front() -> None:
+    space = SearchSpace.from_config({"z": {"type": "categorical", "choices": ["a", [1, 2], {"k": [3]}]},
+                                     "x": "interval(0, 1)"})
+    opt = make(space, n_initial_points=3)
+    seen = []
+    for _ in range(4):
+        batch = opt.ask(2)
+        opt.tell(batch, [p["x"] + (p["z"] == [1, 2]) for p in batch])
+        seen += batch
+    assert len({space.key(p) for p in seen}) == 8
+    assert {str(p["z"]) for p in seen} <= {"a", "[1, 2]", "{'k': [3]}"}
+
+
+def test_exhausted_large_finite_space_is_not_enumerated() -> None:
+    # When random tries keep hitting seen points, the front walks the grid lazily, a chunk at a
+    # time; it used to ask the grid for all cardinality() points at once.
+    from bounded import within_memory
+
+    def fill() -> int:
+        space = SearchSpace.from_config({"a": "choice(x, y)", "n": "range(0, 1000000000)"})
+        opt = make(space, n_initial_points=2)
+        # every one of the 200 random tries hits a point already seen: the grid walk must answer
+        opt._fallback_rng = np.random.default_rng(0)
+        tries = space.from_unit(equal_level_cells(space, np.random.default_rng(0).random((200, 2))))
+        opt._seen |= {space.key(p) for p in tries}
+        out = opt._unique([], 3)
+        assert not any(space.key(p) in {space.key(t) for t in tries} for p in out)
+        return len(out)
+
+    assert within_memory(fill) == 3

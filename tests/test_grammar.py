@@ -93,7 +93,10 @@ def test_grammar_form_becomes_parameter(line: str, expected: Parameter) -> None:
 @pytest.mark.parametrize(
     "spec",
     ["range(1, 10)", "range(0, 10, 3)", "range(10, 0, -2)", "range(0.0, 1.0, 0.25)", "range(0, 1, 0.1)",
-     "range(0, 0.3, 0.1)", "range(0, 0.7, 0.1)", "range(-1, 1, 0.4)", "range(2.5, 10, 2.5)"],
+     "range(0, 0.3, 0.1)", "range(0, 0.7, 0.1)", "range(-1, 1, 0.4)", "range(2.5, 10, 2.5)",
+     # first/last/count are computed, not listed: the same values as hydra's for every direction
+     "range(10, 0, -3)", "range(10, -1, -3)", "range(-7, 8, 5)", "range(0, 2, 7)", "range(3, -3, -1)",
+     "range(1.0, 0.0, -0.3)", "range(0.5, 2.0, 0.5)"],
 )
 def test_range_levels_are_hydras_range(spec: str) -> None:
     """Every value hydra's basic sweeper would run, stop excluded, and nothing else."""
@@ -101,6 +104,86 @@ def test_range_levels_are_hydras_range(spec: str) -> None:
     p = parse_override(f"k={spec}")
     assert p.levels() == pytest.approx(hydra_values, abs=1e-12)
     assert p.grid(2) == p.levels()  # a grid runs every level of a range, whatever grid_points
+
+
+def test_range_of_tiny_floats_keeps_its_bounds() -> None:
+    # Bounds rounded to 12 decimal places made this range start at 0.0. (Hydra's own float
+    # range reaches 1e-13 here by accumulated rounding; stop is excluded, as in Python.)
+    p = parse_override("k=range(1e-14, 1e-13, 1e-14)")
+    assert (p.low, p.high, p.step, p.n_levels) == (1e-14, 9e-14, 1e-14, 9)
+
+
+def test_range_of_a_billion_is_not_listed() -> None:
+    # range(0, 1000000000) built the list of its values (> 3 GB); under a memory bound now.
+    from bounded import within_memory
+
+    def facts():
+        p = parse_override("y=range(0,1000000000)")
+        down = parse_override("y=range(10**9, 0, -7)".replace("10**9", str(10**9)))
+        return p, p.n_levels, down, down.n_levels, down.levels()[0], down.levels()[-1]
+
+    p, n, down, n_down, first, last = within_memory(facts)
+    assert p == Parameter("y", I, low=0, high=999_999_999, step=1) and n == 10**9
+    hydra_down = range(10**9, 0, -7)  # Python's range, which Hydra's int range follows
+    assert n_down == len(hydra_down) and (first, last) == (hydra_down[-1], hydra_down[0])
+    assert down.high == 10**9 and down.step == 7
+
+
+INT_CAST_TRUNCATES = [
+    # Hydra's int() truncates: int(interval(1.5, 2.5)) was silently the space [1, 2]
+    "n=int(interval(1.5, 2.5))",
+    "n=int(interval(1, 2.5))",
+    "n=int(interval(0.5, 3))",
+    "n=tag(log, int(interval(1.5, 8)))",
+    "n=int(tag(log, interval(1.5, 8)))",
+    "n=int(range(1.5, 3.5))",
+    "n=int(range(0, 10, 2.5))",
+    "n=int(range(0, 10.5))",
+]
+
+
+@pytest.mark.parametrize("line", INT_CAST_TRUNCATES)
+def test_int_cast_of_fractional_bounds_is_refused(line: str) -> None:
+    with pytest.raises(SearchSpaceError) as e:
+        parse_override(line)
+    msg = str(e.value)
+    assert msg.startswith("parameter 'n': ") and "are not integers" in msg and "truncate" in msg, msg
+    assert line.split("=", 1)[1] in msg  # the text as written
+
+
+def test_int_cast_message_is_exact() -> None:
+    with pytest.raises(SearchSpaceError) as e:
+        parse_override("n=int(interval(1.5, 2.5))")
+    assert str(e.value) == (
+        "parameter 'n': int(interval(1.5, 2.5)): bounds are not integers "
+        "(int() would silently truncate them to [1, 2]); write integers"
+    )
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("n=int(interval(1.0, 3.0))", Parameter("n", I, low=1, high=3)),  # integral floats are fine
+        ("n=int(interval(1, 3))", Parameter("n", I, low=1, high=3)),
+        ("n=tag(log, int(interval(2, 64)))", Parameter("n", I, low=2, high=64, log=True)),
+        ("n=int(range(0, 10, 2))", Parameter("n", I, low=0, high=8, step=2)),
+        ("n=int(range(0.0, 4.0))", Parameter("n", I, low=0, high=3, step=1)),
+        ("print=int(interval(1, 3))", Parameter("print", I, low=1, high=3)),  # 'int' in the key
+    ],
+)
+def test_int_cast_of_integral_bounds_is_accepted(line: str, expected: Parameter) -> None:
+    assert parse_override(line) == expected
+
+
+def test_list_and_dict_choice_values_parse_and_key() -> None:
+    # '+z=choice(a,[1,2])' ran trial 0 and then crashed: unhashable type: 'list'
+    p = parse_override("z=choice(a,[1,2],{b:1,c:[x]})")
+    assert p == Parameter("z", C, choices=("a", [1, 2], {"b": 1, "c": ["x"]}))
+    space = SearchSpace((p,))
+    assert len({space.key({"z": c}) for c in p.choices}) == 3
+    assert [hydra_value(encode_value(c)) for c in p.choices] == list(p.choices)
+    spec = parse_spec("z", {"type": "categorical", "choices": [[1, 2], {"k": "v"}]})
+    assert spec == Parameter("z", C, choices=([1, 2], {"k": "v"}))
 
 
 PLAIN = [
@@ -215,10 +298,38 @@ BAD_DICTS = [
     ({"type": "float", "high": 1}, "needs 'low'"),
     ({"type": "int", "low": "a", "high": 3}, "'low' must be a number"),
     ({"type": "int", "low": 0.5, "high": 3}, "integer bounds"),
-    ({"type": "categorical", "choices": []}, "at least one value"),
-    ({"type": "categorical"}, "needs a list of choices"),
-    ({"type": "categorical", "choices": "abc"}, "needs a list of choices"),
+    ({"type": "categorical", "choices": []}, "needs a non-empty list of choices"),
+    ({"type": "categorical"}, "needs a non-empty list of choices"),
+    ({"type": "categorical", "choices": "abc"}, "needs a non-empty list of choices"),
     ({"type": "float", "low": 0, "high": 1, "lg": True}, "unknown keys ['lg']"),
+    # issue #11, defect 14: each of these was a traceback or a silently changed meaning
+    ({"type": "float", "low": 0, "high": 1, "step": "abc"}, "'step' must be a number > 0, got 'abc'"),
+    ({"type": "float", "low": 0, "high": 1, "step": 0}, "'step' must be a number > 0, got 0"),
+    ({"type": "float", "low": 0, "high": 1, "step": -0.1}, "'step' must be a number > 0, got -0.1"),
+    ({"type": "float", "low": 0, "high": 1, "step": True}, "'step' must be a number > 0, got True"),
+    ({"type": "int", "low": 0, "high": 9, "step": [1]}, "'step' must be a number > 0, got [1]"),
+    ({"type": "int", "low": 0, "high": 9, "step": 1.5}, "integer step"),
+    ({"type": "float", "low": "0", "high": 1}, "'low' must be a number, got '0'"),
+    ({"type": "float", "low": 0, "high": "1e-3"}, "'high' must be a number, got '1e-3'"),
+    ({"type": "float", "low": 0, "high": True}, "'high' must be a number, got True"),
+    ({"type": "float", "low": 0, "high": float("nan")}, "finite"),
+    ({"type": "float", "low": 0, "high": [1]}, "'high' must be a number"),
+    ({"type": "categorical", "choices": {}}, "needs a non-empty list of choices, got {}"),
+    ({"type": "categorical", "choices": {"a": 1}}, "needs a non-empty list of choices"),
+    ({"type": "categorical", "choices": 3}, "needs a non-empty list of choices, got 3"),
+    ({"type": "categorical", "choices": ["a", "a"]}, "lists a value twice"),
+    ({"type": "categorical", "choices": [[1, 2], [1, 2]]}, "lists a value twice"),
+    ({"type": "categorical", "choices": ["a"], "low": 0}, "['low'] do not apply to a categorical"),
+    ({"type": "categorical", "choices": ["a"], "log": True}, "['log'] do not apply to a categorical"),
+    ({"choices": ["a"], "step": 1}, "['step'] do not apply to a categorical"),
+    ({"type": "float", "low": 0, "high": 1, "choices": [0, 1]}, "'choices' does not apply to a float"),
+    ({"type": ["float"], "low": 0, "high": 1}, "unknown type ['float']"),
+    ({"type": 1, "low": 0, "high": 1}, "unknown type 1"),
+    # issue #11, defect 13: bool('false') is True; a quoted 'false' must not become a log scale
+    ({"type": "float", "low": 1e-4, "high": 1, "log": "false"}, "'log' must be true or false (unquoted), got 'false'"),
+    ({"type": "float", "low": 1e-4, "high": 1, "log": "true"}, "'log' must be true or false (unquoted), got 'true'"),
+    ({"type": "float", "low": 1e-4, "high": 1, "log": 1}, "'log' must be true or false (unquoted), got 1"),
+    ({"type": "float", "low": 1e-4, "high": 1, "log": None}, "'log' must be true or false (unquoted), got None"),
 ]
 
 

@@ -130,7 +130,6 @@ def test_jax_bool_is_not_a_number() -> None:
     "returned, hint",
     [
         (None, "set hydra.sweeper.objective"),
-        ("low", "set hydra.sweeper.objective"),
         ({"val_loss": 0.5, "acc": 0.9}, "keys there: ['acc', 'val_loss']"),
         ([0.5, 0.6], "set hydra.sweeper.objective"),
     ],
@@ -139,6 +138,32 @@ def test_non_number_without_key_explains_what_to_set(returned, hint) -> None:
     with pytest.raises(ObjectiveError) as e:
         extract_objective(returned, None)
     assert "not a number" in str(e.value) and hint in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "returned, key, message",
+    [
+        # float("0.5") == 0.5: each of these counted as a result before (issue #11, defect 13)
+        ("0.5", None, "the task returned a string '0.5', expected a number (set hydra.sweeper.objective"),
+        ("low", None, "the task returned a string 'low', expected a number (set hydra.sweeper.objective"),
+        (" 1e-3 ", None, "the task returned a string ' 1e-3 ', expected a number"),
+        ("nan", None, "the task returned a string 'nan', expected a number"),
+        (b"0.5", None, "the task returned bytes b'0.5', expected a number"),
+        (np.str_("0.5"), None, "the task returned a string"),
+        (np.array("0.5"), None, "the task returned a string"),
+        (np.array("0.5", dtype=object), None, "the task returned a string '0.5'"),
+        ({"loss": "0.5"}, "loss", "objective loss is a string '0.5', expected a number"),
+        (OmegaConf.create({"m": {"loss": "0.5"}}), "m.loss", "objective m.loss is a string '0.5', expected a number"),
+    ],
+)
+def test_string_is_not_a_number(returned, key, message: str) -> None:
+    with pytest.raises(ObjectiveError) as e:
+        extract_objective(returned, key)
+    assert message in str(e.value)
+
+
+def test_object_array_holding_a_number_is_that_number() -> None:
+    assert extract_objective(np.array(2.5, dtype=object), None) == 2.5
 
 
 def test_long_return_values_are_shortened_in_the_message() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -233,6 +234,10 @@ BAD_VALUES = [
     (Parameter("opt.lr", C, choices=(1, 2)), True, "not one of the choices"),
     (Parameter("opt.lr", C, choices=(1, 2)), "1", "not one of the choices"),
     (Parameter("opt.lr", C, choices=("a", None)), "null", "not one of the choices"),
+    # tiny scales: outside is outside (1.5e-11 was accepted, then clipped to 1e-11)
+    (Parameter("opt.lr", F, low=1e-14, high=1e-11, log=True), 1.5e-11, "lies outside"),
+    (Parameter("opt.lr", F, low=1e-14, high=1e-11, log=True), 5e-15, "lies outside"),
+    (Parameter("opt.lr", F, low=0.0, high=1e-6, step=1e-7), 1.5e-7, "not on the grid"),
 ]
 
 
@@ -364,3 +369,119 @@ def test_same_seed_same_draws() -> None:
     for sampler in ("random", "sobol", "halton", "lhs"):
         assert draws("interval(0, 1)", sampler, n=8, seed=5) == draws("interval(0, 1)", sampler, n=8, seed=5)
         assert draws("interval(0, 1)", sampler, n=8, seed=5) != draws("interval(0, 1)", sampler, n=8, seed=6)
+
+
+# --- keys: 12 significant digits, lists and dicts (issue #11, defects 7 and 16) ------------------
+
+
+def test_key_counts_significant_digits_not_decimal_places() -> None:
+    # 12 decimal places made every value below 1e-12 one key: 30 random points gave 9 keys.
+    space = SearchSpace.from_config({"lr": "tag(log, interval(1e-14, 1e-11))"})
+    points = space.from_unit(np.random.default_rng(0).random((30, 1)))
+    assert len({space.key(p) for p in points}) == 30
+    # ... while float noise past 12 significant digits is still one value
+    assert space.key({"lr": 0.1 + 0.2}) == space.key({"lr": 0.3})
+    assert space.key({"lr": 3e-13 * (1 + 1e-14)}) == space.key({"lr": 3e-13})
+    assert space.key({"lr": 3e-13}) != space.key({"lr": 3.0001e-13})
+
+
+LIST_DICT_CHOICES = ("a", [1, 2], [2, 1], {"b": 1, "a": [2]}, [], {}, [True], [1], [[1, 2], {"x": None}])
+
+
+def test_list_and_dict_values_are_keys_and_choices() -> None:
+    p = Parameter("z", C, choices=LIST_DICT_CHOICES)
+    space = SearchSpace((p,))
+    keys = {space.key({"z": c}) for c in LIST_DICT_CHOICES}  # hashable: no "unhashable type: 'list'"
+    assert len(keys) == len(LIST_DICT_CHOICES)  # [1, 2] is not [2, 1]; [True] is not [1]
+    assert space.key({"z": {"a": [2], "b": 1}}) == space.key({"z": {"b": 1, "a": [2]}})  # key order
+    assert space.key({"z": (1, 2)}) == space.key({"z": [1, 2]})  # JSON has no tuples
+    for i, c in enumerate(LIST_DICT_CHOICES):
+        assert p.index_of(c) == i
+        assert p.from_unit(p.to_unit(c)) == c
+        assert space.validate({"z": c}) == {"z": c}
+    assert p.index_of({"a": [2], "b": 1}) == 3
+    X = space.to_features([{"z": c} for c in LIST_DICT_CHOICES])
+    assert [pt["z"] for pt in space.from_features(X)] == list(LIST_DICT_CHOICES)
+    with pytest.raises(SearchSpaceError, match=r"'z': \[3\] is not one of the choices"):
+        p.index_of([3])
+
+
+def test_list_and_dict_choices_listed_twice_are_refused() -> None:
+    for twice in ([[1, 2], [1, 2]], [{"a": 1, "b": 2}, {"b": 2, "a": 1}], [[1.0], [1]]):
+        with pytest.raises(SearchSpaceError, match="'z': choice\\(\\) lists a value twice"):
+            Parameter("z", C, choices=tuple(twice))
+
+
+def test_choice_of_10000_values_is_encoded_by_hashing() -> None:
+    # It took 24 s to start: every choice was compared with every other. Counted, not timed:
+    # comparisons between choices grow linearly with hashing, quadratically pairwise (5e7).
+    comparisons = 0
+
+    class Counted(str):
+        __hash__ = str.__hash__
+
+        def __eq__(self, other: object) -> bool:
+            nonlocal comparisons
+            comparisons += 1
+            return str.__eq__(self, other)
+
+    values = tuple(Counted(f"v{i}") for i in range(10_000))
+    p = Parameter("c", C, choices=values)
+    space = SearchSpace((p,))
+    assert [p.index_of(v) for v in values] == list(range(10_000))
+    assert space.to_unit([{"c": v} for v in values])[:, 0] == pytest.approx((np.arange(10_000) + 0.5) / 10_000)
+    X = space.to_features([{"c": v} for v in values[::100]])  # (100, 10000) one-hots
+    assert np.all(X.argmax(axis=1) == np.arange(0, 10_000, 100))
+    assert comparisons <= 5 * 10_000, comparisons
+
+
+# --- large discrete spaces stay lazy (issue #11, defect 4) ---------------------------------------
+
+
+def test_levels_of_a_billion_are_computed_not_listed() -> None:
+    def facts():
+        p = Parameter("n", I, low=1, high=10**9)
+        levels = p.levels()
+        stepped = Parameter("x", F, low=0.0, high=1.0, step=1e-12)  # dict-form step: 1e-12
+        space = SearchSpace((p, stepped))
+        layout = space.layout
+        return (p.n_levels, len(levels), levels[0], levels[-1], levels[123456788], stepped.n_levels,
+                space.cardinality(), layout.numeric_levels, len(p.grid(5)), len(stepped.grid(5)))
+
+    from bounded import within_memory
+
+    n, n_listed, first, last, mid, n_stepped, card, numeric_levels, g5, g_stepped = within_memory(facts)
+    assert (n, n_listed, first, last, mid) == (10**9, 10**9, 1, 10**9, 123456789)
+    assert n_stepped == 10**12 + 1 and card == 10**9 * (10**12 + 1)
+    assert numeric_levels == (None, None)  # above MAX_ENUMERATED_LEVELS: no level table
+    assert g5 == 5 and g_stepped == 10**12 + 1  # a step contributes every level, lazily
+
+
+def test_lazy_levels_behave_as_a_list() -> None:
+    levels = Parameter("x", F, low=0.0, high=1.0, step=0.25).levels()
+    assert levels == [0.0, 0.25, 0.5, 0.75, 1.0] and [0.0, 0.25, 0.5, 0.75, 1.0] == levels
+    assert list(levels) == [0.0, 0.25, 0.5, 0.75, 1.0] and levels[-1] == 1.0 and levels[1:3] == [0.25, 0.5]
+    assert 0.5 in levels and len(levels) == 5
+    with pytest.raises(IndexError, match="level 5 of parameter 'x'"):
+        levels[5]
+
+
+def test_layout_is_computed_once() -> None:
+    space = SearchSpace.from_config({"w": "int(interval(1, 4096))", "c": "choice(a, b)"})
+    assert space.layout is space.layout
+    assert len(space.layout.numeric_levels[0]) == 4096
+
+
+def test_log_must_be_a_bool() -> None:
+    for log in ("false", "true", 1, None):
+        with pytest.raises(SearchSpaceError) as e:
+            Parameter("x", F, low=1e-3, high=1.0, log=log)  # type: ignore[arg-type]
+        assert f"'x': 'log' must be true or false, got {log!r}" in str(e.value)
+
+
+@pytest.mark.parametrize("field, value", [("low", "0"), ("high", [1]), ("step", "abc"), ("step", True)])
+def test_bounds_and_step_must_be_numbers(field: str, value: Any) -> None:
+    kwargs: dict[str, Any] = {"low": 0.0, "high": 1.0, field: value}
+    with pytest.raises(SearchSpaceError) as e:
+        Parameter("x", F, **kwargs)
+    assert f"'x': '{field}' must be a number, got {value!r}" in str(e.value)

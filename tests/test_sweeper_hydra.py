@@ -163,8 +163,9 @@ def test_grid_intervals_ranges_and_budget(quadratic_sweep, sweep_log) -> None:
          "hydra.sweeper.n_trials=3"],
         task=recording(received),
     )
-    # log-spaced, and n_trials caps the grid (with a warning) at its first points
-    assert [(c["x"], c["a"]) for c in received] == [(0.001, 1), (0.001, 2), (0.01, 1)]
+    # log-spaced, and n_trials caps the grid (with a warning) at an evenly spread subset of it,
+    # not its first points (issue #12): x from end to end, each a about equally often
+    assert [(c["x"], c["a"]) for c in received] == [(0.001, 1), (1.0, 2), (0.1, 2)]
     assert len(read_trials(sweep_dir)) == 3
     assert any("n_trials=3" in m and "8" in m for m in sweep_log), sweep_log
 

@@ -88,10 +88,11 @@ def test_grid_experiment_of_train(tmp_path: Path) -> None:
     proc = run_train(sweep_dir, "+experiment=grid_small", "hydra.sweeper.n_trials=2", "train.epochs=2")
     space = load_space("small")
     rows = check_sweep(sweep_dir, space, 2)
-    # grid order: the last parameter varies fastest; grid_points=3 log-spaced learning rates
+    # grid_points=3 log-spaced learning rates; n_trials=2 runs an evenly spread subset of the
+    # grid (issue #12), not its first two points (which shared one learning rate)
     assert [typed(space, r) for r in rows] == [
-        {"optim.lr": 1e-4, "model.activation": "relu"},
         {"optim.lr": 1e-4, "model.activation": "tanh"},
+        {"optim.lr": 1e-1, "model.activation": "silu"},
     ]
     # n_trials capped the 12-point grid, with a warning saying so
     lines = (proc.stdout + proc.stderr).splitlines()

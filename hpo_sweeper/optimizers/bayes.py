@@ -116,7 +116,8 @@ class BayesOptimizer(Optimizer):
             n_design = n
         if n_design:
             self._n_design_used += n_design
-            out += self._unique(self.space.from_unit(equal_level_cells(self.space, self._design.draw(n_design))), n_design)
+            design = self.space.from_unit(equal_level_cells(self.space, self._design.draw(n_design)))
+            out += self._unique(design, n_design)
             if self._warmup is not None and len(out) == n:
                 # The GP is not needed yet: compile its programs while the design trials run.
                 self._warmup.start(n)
@@ -148,20 +149,21 @@ class BayesOptimizer(Optimizer):
                 out.append(p)
         if len(out) < n and self.space.is_finite():
             # Small finite spaces: enumerate what is left rather than hope to hit it at random.
+            # Lazily, a chunk at a time: the grid of a large finite space is never listed.
             from hpo_sweeper.optimizers.grid import GridSearch
 
-            for p in GridSearch(self.space).ask(self.space.cardinality() or 0):
-                if len(out) >= n:
-                    break
-                k = self.space.key(p)
-                if k not in self._seen:
-                    self._seen.add(k)
-                    out.append(p)
+            grid = GridSearch(self.space, n_trials=self.space.cardinality())
+            while len(out) < n and (chunk := grid.ask(256)):
+                for p in chunk:
+                    k = self.space.key(p)
+                    if k not in self._seen and len(out) < n:
+                        self._seen.add(k)
+                        out.append(p)
         return out
 
     def resume(self, n_proposed: int) -> None:
         n = min(n_proposed, max(0, self.n_initial_points - self._n_design_used))
-        self._design.draw(n)
+        self._design.skip(n)
         self._n_design_used += n
 
     # --- tell ---------------------------------------------------------------------------------

@@ -16,15 +16,22 @@ import numpy as np
 from hpo_sweeper.optimizers.base import Optimizer, OptimizerError
 from hpo_sweeper.space import Kind, SearchSpace
 
-__all__ = ["SAMPLERS", "RandomSearch", "UnitCubeSampler", "equal_level_cells"]
+__all__ = ["LHS_BLOCK_NUMBERS", "SAMPLERS", "RandomSearch", "UnitCubeSampler", "equal_level_cells"]
 
 SAMPLERS = ("random", "sobol", "halton", "lhs")
+
+
+#: A Latin hypercube is drawn a block at a time, at most this many numbers (32 MB) at once:
+#: ``n_trials=10**8`` over 200 dimensions asked for 149 GiB when the whole design was drawn.
+LHS_BLOCK_NUMBERS = 2**22
 
 
 class UnitCubeSampler:
     """Draws points of [0, 1]^d, independently or from one scrambled quasi-random sequence.
 
-    Shared by random search and by the initial design of Bayesian optimisation.
+    Shared by random search and by the initial design of Bayesian optimisation. The i-th
+    point drawn is the same however the draws are split into calls (``draw(5)`` then
+    ``draw(7)`` is ``draw(12)``), which is what makes ``skip`` on resume exact.
     """
 
     def __init__(self, d: int, sampler: str, seed: int | None, budget: int | None = None) -> None:
@@ -36,29 +43,87 @@ class UnitCubeSampler:
         self._lhs: np.ndarray | None = None
         self._lhs_used = 0
 
+    @property
+    def lhs_block(self) -> int | None:
+        """Points per Latin-hypercube block: the whole budget when it fits in
+        ``LHS_BLOCK_NUMBERS`` (one design, stratified over all of it), else the most that fit;
+        each block is a Latin hypercube of its own."""
+        if self.budget is None:
+            return None
+        return max(1, min(self.budget, LHS_BLOCK_NUMBERS // max(self.d, 1)))
+
     def draw(self, n: int) -> np.ndarray:
+        """The next ``n`` points, ``(n, d)``."""
         if n <= 0:
             return np.zeros((0, self.d))
         if self.sampler == "random" or self.d == 0:
             return self.rng.random((n, self.d))
+        if self.sampler == "lhs":
+            return np.concatenate(list(self._lhs_rows(n)), axis=0)
+        return self._qmc().random(n)
+
+    def skip(self, n: int) -> None:
+        """Advance past ``n`` points without keeping them (a resumed sweep), in bounded memory."""
+        if n <= 0:
+            return
+        if self.sampler == "random" or self.d == 0:
+            chunk = max(1, LHS_BLOCK_NUMBERS // max(self.d, 1))
+            while n > 0:  # the same stream as one draw(n): numpy fills row after row
+                self.rng.random((min(n, chunk), self.d))
+                n -= chunk
+        elif self.sampler == "lhs":
+            for _ in self._lhs_rows(n):
+                pass
+        else:
+            self._qmc().fast_forward(n)
+
+    def _lhs_rows(self, n: int) -> Any:
+        """The next ``n`` rows of the block sequence, as a few views of the current blocks."""
         from scipy.stats import qmc
 
-        if self.sampler == "lhs":
-            # A Latin hypercube is stratified over its whole size: draw the full budget once.
-            if self._lhs is None or self._lhs_used + n > len(self._lhs):
-                size = max(n, self.budget or n)
+        while n > 0:
+            if self._lhs is None or self._lhs_used >= len(self._lhs):
+                # Without a budget each call is its own hypercube (as before budgets were known).
+                size = self.lhs_block or n
                 self._lhs = qmc.LatinHypercube(d=self.d, seed=self.rng).random(size)
                 self._lhs_used = 0
-            out = self._lhs[self._lhs_used : self._lhs_used + n]
-            self._lhs_used += n
-            return out
+            take = min(n, len(self._lhs) - self._lhs_used)
+            yield self._lhs[self._lhs_used : self._lhs_used + take]
+            self._lhs_used += take
+            n -= take
+
+    def _qmc(self) -> Any:
         if self._engine is None:
+            from scipy.stats import qmc
+
             cls = qmc.Sobol if self.sampler == "sobol" else qmc.Halton
             self._engine = cls(d=self.d, scramble=True, seed=self.rng)
+        return _QuietQMC(self._engine)
+
+
+class _QuietQMC:
+    """Sobol warns when n is not a power of two; a prefix of the sequence is still fine."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def random(self, n: int) -> np.ndarray:
         with warnings.catch_warnings():
-            # Sobol warns when n is not a power of two; a prefix of the sequence is still fine.
             warnings.simplefilter("ignore", UserWarning)
-            return self._engine.random(n)
+            return self.engine.random(n)
+
+    def fast_forward(self, n: int) -> None:
+        from scipy.stats import qmc
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            if isinstance(self.engine, qmc.Sobol):
+                self.engine.fast_forward(n)  # a jump, no points drawn
+                return
+            chunk = max(1, LHS_BLOCK_NUMBERS // max(self.engine.d, 1))
+            while n > 0:  # Halton's fast_forward draws all n points at once
+                self.engine.random(min(n, chunk))
+                n -= chunk
 
 
 class RandomSearch(Optimizer):
@@ -80,7 +145,7 @@ class RandomSearch(Optimizer):
         return self.space.from_unit(equal_level_cells(self.space, self.sampler.draw(n)))
 
     def resume(self, n_proposed: int) -> None:
-        self.sampler.draw(n_proposed)
+        self.sampler.skip(n_proposed)
 
 
 def equal_level_cells(space: SearchSpace, U: np.ndarray) -> np.ndarray:

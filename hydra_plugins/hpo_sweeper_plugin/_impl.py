@@ -154,9 +154,10 @@ class SweeperAdapter:
         options["direction"] = s.get("direction", "minimize")
         n_trials = s.get("n_trials")
         if self.kind == "grid":
+            options["n_trials"] = n_trials  # a cap below the grid's size selects an evenly spread subset
             size = create_optimizer("grid", space, **options).size  # type: ignore[attr-defined]
             if n_trials is not None and n_trials < size:
-                log.warning("The grid has %d points; n_trials=%d runs %d of them", size, n_trials, n_trials)
+                log.warning("The grid has %d points; n_trials=%d runs an evenly spread subset of them", size, n_trials)
             n_trials = size if n_trials is None else min(n_trials, size)
         elif n_trials is None:
             raise SweepConfigError(f"n_trials must be set for the {self.kind} sweeper")
