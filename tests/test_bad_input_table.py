@@ -250,10 +250,12 @@ rand("interval-empty", "x=interval()", error=("x=interval()",))
 # Hydra's parser names the text it cannot read, not the key: that is Hydra's own message.
 rand("interval-unclosed", "x=interval(0, 1", error=("interval(0, 1",))
 rand("interval-ok", "x=interval(0.25, 0.5)", check=every(ran(2), each("x", between(0.25, 0.5), "in [0.25, 0.5]")))
-rand("interval-int-bounds-ok", "a=int(interval(2, 4))", check=every(ran(2), each("a", is_int(2, 4), "an int in [2, 4]")))
+rand("interval-int-bounds-ok", "a=int(interval(2, 4))",
+     check=every(ran(2), each("a", is_int(2, 4), "an int in [2, 4]")))
 # Hydra's int() truncates 1.5 to 1 and 2.5 to 2: [1, 2] is not what was written (issue #11, 13).
 rand("int-interval-fractional-bounds", "a=int(interval(1.5, 2.5))", error=("'a'", "1.5"))
-rand("float-interval-of-ints", "x=float(interval(0, 1))", check=every(ran(2), each("x", between(0, 1), "a float in [0, 1]")))
+rand("float-interval-of-ints", "x=float(interval(0, 1))",
+     check=every(ran(2), each("x", between(0, 1), "a float in [0, 1]")))
 grid("interval-grid-points", "x=interval(0, 1)", "hydra.sweeper.grid_points=3", check=got("x", [0.0, 0.5, 1.0]))
 
 # log tags and other tags
@@ -347,7 +349,8 @@ grid("key-unicode", "+ключ=1,2", error=("ключ",))
 grid("key-added", "+new=1,2", check=got("new", [1, 2]))
 grid("key-force-added", "++a=3,4", check=got("a", [3, 4]))
 rand("key-added-interval", "+new=interval(0, 1)", check=every(ran(2), each("new", between(0, 1), "in [0, 1]")))
-grid("key-deleted", "a=1,2", "~unused", check=every(got("a", [1, 2]), lambda o: [j for j in o.jobs if "unused" in j] == []))
+grid("key-deleted", "a=1,2", "~unused",
+     check=every(got("a", [1, 2]), lambda o: [j for j in o.jobs if "unused" in j] == []))
 grid("key-delete-swept", "~unused=1,2", error=("unused",))
 grid("key-nested-new", "+deep.er.key=1,2", check=lambda o: [j["deep"]["er"]["key"] for j in o.jobs] == [1, 2])
 # A plain value overrides a searched parameter of the space: it is fixed, not searched.
@@ -381,7 +384,8 @@ rand("dict-type-number", ROW_SPACE, space="x: {type: 1, low: 0, high: 1}", error
 rand("dict-type-uppercase", ROW_SPACE, space="x: {type: FLOAT, low: 0, high: 1}", error=("'x'", "'FLOAT'"))
 rand("dict-float-ok", ROW_SPACE, space="x: {type: float, low: 0.5, high: 1.5}",
      check=every(ran(2), each("x", between(0.5, 1.5), "a float in [0.5, 1.5]")))
-rand("dict-int-ok", ROW_SPACE, space="a: {type: int, low: 3, high: 5}", check=every(ran(2), each("a", is_int(3, 5), "an int")))
+rand("dict-int-ok", ROW_SPACE, space="a: {type: int, low: 3, high: 5}",
+     check=every(ran(2), each("a", is_int(3, 5), "an int")))
 rand("dict-exponent-bounds", ROW_SPACE, space="x: {type: float, low: 1e-4, high: 1e-2, log: true}",
      check=every(ran(2), each("x", between(1e-4, 1e-2), "in [1e-4, 1e-2]")))
 # dict form: low / high
@@ -398,10 +402,12 @@ rand("dict-high-inf", ROW_SPACE, space="x: {type: float, low: 0, high: .inf}", e
 rand("dict-int-fractional-bound", ROW_SPACE, space="a: {type: int, low: 0.5, high: 4}", error=("'a'", "integer bounds"))
 # dict form: log
 rand("dict-log-from-zero", ROW_SPACE, space="x: {type: float, low: 0, high: 1, log: true}", error=("'x'", "log scale"))
-rand("dict-int-log-from-zero", ROW_SPACE, space="a: {type: int, low: 0, high: 8, log: true}", error=("'a'", "log scale"))
+rand("dict-int-log-from-zero", ROW_SPACE, space="a: {type: int, low: 0, high: 8, log: true}",
+     error=("'a'", "log scale"))
 # bool('false') is True: a quoted 'false' must not become a log scale (issue #11, 13).
 rand("dict-log-string-false", ROW_SPACE, space="x: {type: float, low: 0, high: 1, log: 'false'}", error=("'x'", "log"))
 rand("dict-log-string-yes", ROW_SPACE, space="x: {type: float, low: 0.1, high: 1, log: 'yes'}", error=("'x'", "log"))
+# Only a YAML bool says log or not; bool(2) is True.
 rand("dict-log-number", ROW_SPACE, space="x: {type: float, low: 0.1, high: 1, log: 2}", error=("'x'", "log"))
 rand("dict-log-false-ok", ROW_SPACE, space="x: {type: float, low: 0, high: 1, log: false}",
      check=every(ran(2), each("x", between(0, 1), "in [0, 1]")))
@@ -410,12 +416,15 @@ grid("dict-log-true-grid", ROW_SPACE, "hydra.sweeper.grid_points=3",
 # dict form: step
 rand("dict-step-string", ROW_SPACE, space="x: {type: float, low: 0, high: 1, step: abc}", error=("'x'", "step"))
 rand("dict-step-zero", ROW_SPACE, space="x: {type: float, low: 0, high: 1, step: 0}", error=("'x'", "step must be > 0"))
-rand("dict-step-negative", ROW_SPACE, space="a: {type: int, low: 0, high: 10, step: -2}", error=("'a'", "step must be > 0"))
+rand("dict-step-negative", ROW_SPACE, space="a: {type: int, low: 0, high: 10, step: -2}",
+     error=("'a'", "step must be > 0"))
 rand("dict-step-with-log", ROW_SPACE, space="x: {type: float, low: 1, high: 10, step: 1, log: true}",
      error=("'x'", "step and log"))
-rand("dict-int-fractional-step", ROW_SPACE, space="a: {type: int, low: 0, high: 10, step: 2.5}", error=("'a'", "integer step"))
+rand("dict-int-fractional-step", ROW_SPACE, space="a: {type: int, low: 0, high: 10, step: 2.5}",
+     error=("'a'", "integer step"))
 grid("dict-int-step-ok", ROW_SPACE, space="a: {type: int, low: 0, high: 10, step: 5}", check=got("a", [0, 5, 10]))
-grid("dict-float-step-ok", ROW_SPACE, space="x: {type: float, low: 0, high: 1, step: 0.5}", check=got("x", [0.0, 0.5, 1.0]))
+grid("dict-float-step-ok", ROW_SPACE, space="x: {type: float, low: 0, high: 1, step: 0.5}",
+     check=got("x", [0.0, 0.5, 1.0]))
 # A float step of 1e-12 makes 1e12 levels: the grid stays lazy (issue #11, 4: it hung).
 grid("dict-float-step-tiny-grid", ROW_SPACE, "hydra.sweeper.n_trials=2",
      space="x: {type: float, low: 0, high: 1, step: 1e-12}", check=every(ran(2), each("x", between(0, 1e-11), "x")))
@@ -426,7 +435,8 @@ rand("dict-choices-missing", ROW_SPACE, space="value: {type: categorical}", erro
 rand("dict-choices-string", ROW_SPACE, space="value: {type: categorical, choices: abc}", error=("'value'", "choices"))
 rand("dict-choices-number", ROW_SPACE, space="value: {type: categorical, choices: 3}", error=("'value'", "choices"))
 rand("dict-choices-empty", ROW_SPACE, space="value: {type: categorical, choices: []}", error=("'value'",))
-rand("dict-choices-duplicate", ROW_SPACE, space="value: {type: categorical, choices: [a, a]}", error=("'value'", "twice"))
+rand("dict-choices-duplicate", ROW_SPACE, space="value: {type: categorical, choices: [a, a]}",
+     error=("'value'", "twice"))
 grid("dict-choices-without-type", ROW_SPACE, space="value: {choices: [a, 1, null]}", check=got("value", ["a", 1, None]))
 grid("dict-choices-lists", ROW_SPACE, space="value: {type: categorical, choices: [[1, 2], [3]]}",
      check=got("value", [[1, 2], [3]]))
@@ -454,7 +464,8 @@ rand("n_trials-float", QUAD, "hydra.sweeper.n_trials=1.5", error=("n_trials", "1
 rand("n_trials-null-random", QUAD, "hydra.sweeper.n_trials=null", error=("n_trials", "must be set"))
 bayes("n_trials-null-bayes", QUAD, "hydra.sweeper.n_trials=null", error=("n_trials", "must be set"))
 grid("n_trials-0-grid", "a=1,2", "hydra.sweeper.n_trials=0", error=("n_trials", ">= 1", "0"))
-grid("n_trials-caps-grid", "a=1,2,3", "hydra.sweeper.n_trials=2", check=every(got("a", [1, 2]), logged("runs only the first 2")))
+grid("n_trials-caps-grid", "a=1,2,3", "hydra.sweeper.n_trials=2",
+     check=every(got("a", [1, 2]), logged("runs only the first 2")))
 grid("n_trials-above-grid", "a=1,2", "hydra.sweeper.n_trials=50", check=got("a", [1, 2]))
 rand("n_trials-3", QUAD, "hydra.sweeper.n_trials=3", check=ran(3))
 # batch_size
@@ -483,7 +494,9 @@ grid("direction-minimize", "a=1,2,3", check=results(best_params={"a": 1}, direct
 # objective
 rand("objective-empty", QUAD, "hydra.sweeper.objective=''", error=("objective",))
 rand("objective-blank", QUAD, "hydra.sweeper.objective=' '", error=("objective",))
-rand("objective-double-dot", QUAD, "hydra.sweeper.objective=metrics..loss", "ret=nested", error=("objective", "metrics..loss"))
+# A key path with an empty part can never match: refused before any job, not failed in every trial.
+rand("objective-double-dot", QUAD, "hydra.sweeper.objective=metrics..loss", "ret=nested",
+     error=("objective", "metrics..loss"))
 rand("objective-dict-ok", QUAD, "hydra.sweeper.objective=loss", "ret=dict",
      check=every(ran(2), lambda o: o.results["n_completed"] == 2))
 grid("objective-maximize-accuracy", "x=0.3,2", "hydra.sweeper.objective=accuracy", "hydra.sweeper.direction=maximize",
@@ -493,8 +506,10 @@ rand("params-string", "hydra.sweeper.params=abc", error=("params", "abc"))
 rand("params-list", "hydra.sweeper.params=[1,2]", error=("params",))
 rand("params-empty-dict", "hydra.sweeper.params={}", error=("search space is empty",))
 # The search space on the command line (each form was an OmegaConf traceback: params defaults to null).
-rand("params-replaced-ok", "hydra.sweeper.params={x:'interval(0,0.5)'}", check=every(ran(2), each("x", between(0, 0.5), "x")))
-rand("params-key-added-ok", "+hydra.sweeper.params.x='interval(0,0.5)'", check=every(ran(2), each("x", between(0, 0.5), "x")))
+rand("params-replaced-ok", "hydra.sweeper.params={x:'interval(0,0.5)'}",
+     check=every(ran(2), each("x", between(0, 0.5), "x")))
+rand("params-key-added-ok", "+hydra.sweeper.params.x='interval(0,0.5)'",
+     check=every(ran(2), each("x", between(0, 0.5), "x")))
 rand("params-dict-form-replaced-ok", "++hydra.sweeper.params={a:{type:int,low:1,high:3}}",
      check=every(ran(2), each("a", is_int(1, 3), "a")))
 # max_failure_rate
@@ -509,11 +524,14 @@ rand("storage-directory", QUAD, "hydra.sweeper.storage={tmp}/adir", prepare=lamb
      error=("adir", "directory"))
 rand("storage-under-a-file", QUAD, "hydra.sweeper.storage={tmp}/afile/trials.db",
      prepare=lambda t: (t / "afile").write_text("not a folder"), error=("afile",))
-rand("storage-unwritable", QUAD, "hydra.sweeper.storage=/proc/hpo_sweeper_no/trials.db", error=("/proc/hpo_sweeper_no",))
+rand("storage-unwritable", QUAD, "hydra.sweeper.storage=/proc/hpo_sweeper_no/trials.db",
+     error=("/proc/hpo_sweeper_no",))
 rand("storage-text-file", QUAD, "hydra.sweeper.storage={tmp}/notes.txt",
-     prepare=lambda t: (t / "notes.txt").write_text("my notes, not a database\n" * 100), error=("notes.txt", "not a database"))
+     prepare=lambda t: (t / "notes.txt").write_text("my notes, not a database\n" * 100),
+     error=("notes.txt", "not a database"))
 rand("storage-binary-file", QUAD, "hydra.sweeper.storage={tmp}/blob.db",
      prepare=lambda t: (t / "blob.db").write_bytes(bytes(range(256)) * 64), error=("blob.db", "not a database"))
+# Another program's SQLite database is not a trial store: the sweep must not add its tables to it.
 rand("storage-foreign-sqlite", QUAD, "hydra.sweeper.storage={tmp}/other.db",
      prepare=lambda t: _sqlite(t / "other.db", "CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('ann');"),
      error=("other.db", "trial store"))
@@ -533,9 +551,12 @@ rand("storage-deleted-store-in-used-sweep-dir", QUAD, before=("hydra/sweeper=ran
 rand("allow_space_change-string", QUAD, "hydra.sweeper.allow_space_change=maybe", error=("allow_space_change", "maybe"))
 rand("allow_space_change-fresh-ok", QUAD, "hydra.sweeper.allow_space_change=true", check=ran(2))
 rand("space-change-refused", "x=interval(0, 1)", "y=interval(0, 1)",
-     before=("hydra/sweeper=random", QUAD, "hydra.sweeper.n_trials=2"), error=("search space differs", "allow_space_change"))
+     before=("hydra/sweeper=random", QUAD, "hydra.sweeper.n_trials=2"),
+     error=("search space differs", "allow_space_change"))
 # plots
 rand("plots-string", QUAD, "hydra.sweeper.plots=sometimes", error=("plots", "sometimes"))
+rand("plots-ok", QUAD, "hydra.sweeper.plots=true",
+     check=every(ran(2), lambda o: (o.sweep_dir / "convergence.png").stat().st_size > 0))
 # unknown settings, settings of another sweeper
 rand("setting-typo", QUAD, "hydra.sweeper.n_trial=3", error=("n_trial",))
 rand("setting-added-unknown", QUAD, "+hydra.sweeper.foo=1", error=("foo",))
@@ -547,8 +568,10 @@ ROWS["sweeper-unknown"] = Row("sweeper-unknown", ("hydra/sweeper=optuna_tpe", QU
 rand("early_stop-patience-0", QUAD, "hydra.sweeper.early_stop.patience=0", error=("early_stop.patience", "0"))
 rand("early_stop-patience-negative", QUAD, "hydra.sweeper.early_stop.patience=-2", error=("early_stop.patience", "-2"))
 rand("early_stop-patience-string", QUAD, "hydra.sweeper.early_stop.patience=abc", error=("patience", "abc"))
-rand("early_stop-min_delta-negative", QUAD, "hydra.sweeper.early_stop.min_delta=-1", error=("early_stop.min_delta", "-1"))
+rand("early_stop-min_delta-negative", QUAD, "hydra.sweeper.early_stop.min_delta=-1",
+     error=("early_stop.min_delta", "-1"))
 rand("early_stop-min_delta-string", QUAD, "hydra.sweeper.early_stop.min_delta=abc", error=("min_delta", "abc"))
+# nan compares false with everything: no improvement would ever count (a changed meaning).
 rand("early_stop-min_delta-nan", QUAD, "hydra.sweeper.early_stop.min_delta=nan", error=("early_stop.min_delta", "nan"))
 rand("early_stop-target-inf", QUAD, "hydra.sweeper.early_stop.target=inf", error=("early_stop.target", "inf"))
 rand("early_stop-target-nan", QUAD, "hydra.sweeper.early_stop.target=nan", error=("early_stop.target", "nan"))
@@ -563,7 +586,8 @@ grid("early_stop-patience-ok", "a=1,2,3,4,5", "hydra.sweeper.early_stop.patience
 grid("grid_points-0", "x=interval(0, 1)", "hydra.sweeper.grid_points=0", error=("grid_points", "0"))
 grid("grid_points-negative", "x=interval(0, 1)", "hydra.sweeper.grid_points=-5", error=("grid_points", "-5"))
 grid("grid_points-string", "x=interval(0, 1)", "hydra.sweeper.grid_points=many", error=("grid_points", "many"))
-grid("grid_points-1", "x=interval(0, 1)", "hydra.sweeper.grid_points=1", check=every(ran(1), each("x", between(0, 1), "x")))
+grid("grid_points-1", "x=interval(0, 1)", "hydra.sweeper.grid_points=1",
+     check=every(ran(1), each("x", between(0, 1), "x")))
 # 100,000 points per interval must not hang (issue #11, 4: quadratic de-duplication).
 grid("grid_points-huge", "x=interval(0, 1)", "hydra.sweeper.grid_points=100000", "hydra.sweeper.n_trials=2",
      check=got("x", [0.0, 1e-05]))
@@ -591,6 +615,7 @@ bayes("xi-negative", QUAD, "hydra.sweeper.xi=-0.1", error=("xi", "-0.1"))
 bayes("xi-nan", QUAD, "hydra.sweeper.xi=nan", error=("xi", "nan"))
 bayes("xi-string", QUAD, "hydra.sweeper.xi=abc", error=("xi", "abc"))
 bayes("kappa-negative", QUAD, "hydra.sweeper.kappa=-1", error=("kappa", "-1"))
+# An infinite exploration weight ignores the model altogether (a changed meaning).
 bayes("kappa-inf", QUAD, "hydra.sweeper.kappa=inf", error=("kappa", "inf"))
 bayes("on_failure-unknown", QUAD, "hydra.sweeper.on_failure=drop", error=("on_failure", "'drop'"))
 bayes("batch_strategy-unknown", QUAD, "hydra.sweeper.batch_strategy=cl_median", error=("batch_strategy", "'cl_median'"))
@@ -614,7 +639,9 @@ bayes("jax-max_fit_points-1", QUAD, "+hydra.sweeper.engine.max_fit_points=1", er
 bayes("jax-blas_threads-0", QUAD, "+hydra.sweeper.engine.blas_threads=0", error=("blas_threads", "0"))
 bayes("jax-output_warping", QUAD, "+hydra.sweeper.engine.output_warping=log", error=("output_warping", "'log'"))
 bayes("jax-noise_prior", QUAD, "+hydra.sweeper.engine.noise_prior=flat", error=("noise_prior", "'flat'"))
-bayes("jax-compilation_cache-number", QUAD, "+hydra.sweeper.engine.compilation_cache=5", error=("compilation_cache", "5"))
+# compilation_cache is a folder, true or false; 5 is none of them.
+bayes("jax-compilation_cache-number", QUAD, "+hydra.sweeper.engine.compilation_cache=5",
+      error=("compilation_cache", "5"))
 bayes("jax-engine-not-a-mapping", QUAD, "hydra.sweeper.engine=fast", error=("engine",))
 bayes("jax-engine-options-ok", QUAD, "+hydra.sweeper.engine.dtype=float32", "+hydra.sweeper.engine.n_candidates=64",
       "hydra.sweeper.n_trials=3", check=every(ran(3), distinct("x")))
@@ -663,15 +690,19 @@ rand("warm_start-empty-dir", QUAD, WS % "emptydir", prepare=lambda t: (t / "empt
 rand("warm_start-binary", QUAD, WS % "blob.csv", prepare=_write("blob.csv", bytes(range(256)) * 16),
      error=("warm_start", "blob.csv"))
 rand("warm_start-not-utf8", QUAD, WS % "latin1.csv",
-     prepare=_write("latin1.csv", "number,x,y,a,value,status\n0,0.1,0.2,1,0.5,completed\n1,0.1,0.2,1,0.5,complété\n".encode("latin-1")),
+     prepare=_write("latin1.csv", "number,x,y,a,value,status\n0,0.1,0.2,1,0.5,completed\n"
+                                  "1,0.1,0.2,1,0.5,complété\n".encode("latin-1")),
      error=("warm_start", "latin1.csv"))
+# An empty file or one without the space's columns seeds nothing: a mistake to name, not 0 trials.
 rand("warm_start-empty-csv", QUAD, WS % "empty.csv", prepare=_write("empty.csv", ""), error=("warm_start", "empty.csv"))
 rand("warm_start-wrong-columns", QUAD, WS % "cols.csv", prepare=_write("cols.csv", "foo,bar\n1,2\n3,4\n"),
      error=("warm_start", "cols.csv", "column"))
 rand("warm_start-non-numeric-value", QUAD, WS % "nn.csv",
-     prepare=_write("nn.csv", "number,x,y,a,value,status\n0,0.1,0.2,1,fast,completed\n"), error=("warm_start", "nn.csv", "fast"))
+     prepare=_write("nn.csv", "number,x,y,a,value,status\n0,0.1,0.2,1,fast,completed\n"),
+     error=("warm_start", "nn.csv", "fast"))
 rand("warm_start-dev-zero", QUAD, "hydra.sweeper.warm_start=[/dev/zero]", error=("warm_start", "/dev/zero"))
-rand("warm_start-text-as-db", QUAD, WS % "fake.db", prepare=_write("fake.db", "hello\n" * 50), error=("warm_start", "fake.db"))
+rand("warm_start-text-as-db", QUAD, WS % "fake.db", prepare=_write("fake.db", "hello\n" * 50),
+     error=("warm_start", "fake.db"))
 rand("warm_start-empty-db", QUAD, WS % "zero.db", prepare=_write("zero.db", b""), error=("warm_start", "zero.db"))
 rand("warm_start-foreign-sqlite", QUAD, WS % "other.db",
      prepare=lambda t: _sqlite(t / "other.db", "CREATE TABLE users (name TEXT);"), error=("warm_start", "other.db"))
@@ -702,8 +733,10 @@ rand("enqueue-fractional-int", QUAD, EQ % "{x:0.1,y:0.2,a:1.5}", error=("enqueue
 rand("enqueue-second-bad", QUAD, EQ % "{x:0.1,y:0.2,a:1},{x:0.1,y:9,a:1}", error=("enqueue[1]", "'y'"))
 rand("enqueue-not-a-mapping", QUAD, EQ % "1", error=("enqueue[0]", "mapping"))
 rand("enqueue-not-a-list", QUAD, "hydra.sweeper.enqueue=abc", error=("enqueue",))
-rand("enqueue-choice-not-listed", "value=choice(a,b)", "x=interval(0,1)", EQ % "{value:c,x:0.5}", error=("enqueue[0]", "'value'"))
-rand("enqueue-list-value", "value=choice(a,b)", "x=interval(0,1)", EQ % "{value:[a,b],x:0.5}", error=("enqueue[0]", "'value'"))
+rand("enqueue-choice-not-listed", "value=choice(a,b)", "x=interval(0,1)", EQ % "{value:c,x:0.5}",
+     error=("enqueue[0]", "'value'"))
+rand("enqueue-list-value", "value=choice(a,b)", "x=interval(0,1)", EQ % "{value:[a,b],x:0.5}",
+     error=("enqueue[0]", "'value'"))
 rand("enqueue-list-value-of-list-choice", ROW_SPACE, EQ % "{value:[1,2]}", space="value: [[1, 2], [3]]",
      check=every(ran(2), lambda o: o.values("value")[0] == [1, 2]))
 # The same configuration enqueued twice runs once (issue #11, 13).
@@ -739,8 +772,21 @@ def _context() -> Any:
     return ctx
 
 
-def _child(conn: Any, overrides: list[str], sweep_dir: str, output: str) -> None:
-    """Runs one sweep in this (forked) process and sends what reached the user."""
+def run_sweep(overrides: list[str], sweep_dir: str) -> None:
+    """The quadratic app's multirun, in this process, as ``hydra_sweep_runner`` runs it."""
+    from hydra.test_utils.test_utils import SweepTaskFunction
+
+    from conftest import load_app
+
+    runner = SweepTaskFunction()
+    runner.calling_file, runner.calling_module = str(APP_FILE), None
+    runner.task_function, runner.config_path, runner.config_name = load_app().task, "conf", "config"
+    runner.overrides, runner.temp_dir = overrides, sweep_dir
+    runner.__enter__()  # not a `with`: its __exit__ deletes the sweep dir
+
+
+def _child(conn: Any, work: Callable[..., Any], args: tuple[Any, ...], output: str) -> None:
+    """Runs ``work(*args)`` in this (forked) process and sends what reached the user."""
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -758,15 +804,7 @@ def _child(conn: Any, overrides: list[str], sweep_dir: str, output: str) -> None
     logger.addHandler(Collect())
     report: dict[str, Any]
     try:
-        from hydra.test_utils.test_utils import SweepTaskFunction
-
-        from conftest import load_app
-
-        runner = SweepTaskFunction()
-        runner.calling_file, runner.calling_module = str(APP_FILE), None
-        runner.task_function, runner.config_path, runner.config_name = load_app().task, "conf", "config"
-        runner.overrides, runner.temp_dir = overrides, sweep_dir
-        runner.__enter__()  # not a `with`: its __exit__ deletes the sweep dir
+        work(*args)
         report = {"ok": True}
     except BaseException as e:  # noqa: BLE001 - reporting what reached the user is the point
         report = {
@@ -788,13 +826,19 @@ def _child(conn: Any, overrides: list[str], sweep_dir: str, output: str) -> None
 
 def run_isolated(overrides: list[str], sweep_dir: Path, output: Path) -> dict[str, Any]:
     """One sweep in a child under the memory and time limits; its report, or why there is none."""
+    return run_in_child(run_sweep, (overrides, str(sweep_dir)), output)
+
+
+def run_in_child(
+    work: Callable[..., Any], args: tuple[Any, ...], output: Path, time_limit: float = TIME_LIMIT
+) -> dict[str, Any]:
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
-    p = ctx.Process(target=_child, args=(send, overrides, str(sweep_dir), str(output)))
+    p = ctx.Process(target=_child, args=(send, work, args, str(output)))
     p.start()
     send.close()
     report = None
-    if receive.poll(TIME_LIMIT):
+    if receive.poll(time_limit):
         try:
             report = receive.recv()
         except EOFError:
@@ -805,7 +849,7 @@ def run_isolated(overrides: list[str], sweep_dir: Path, output: Path) -> dict[st
         p.join()
         tail = output.read_text(errors="replace")[-3000:] if output.exists() else ""
         return {"ok": False, "type": "hang", "clear": False,
-                "message": f"no answer within {TIME_LIMIT:.0f} s (killed)", "output": tail}
+                "message": f"no answer within {time_limit:.0f} s (killed)", "output": tail}
     if report is None:
         tail = output.read_text(errors="replace")[-3000:] if output.exists() else ""
         return {"ok": False, "type": "crash", "clear": False,
@@ -879,7 +923,8 @@ def check_row(row: Row, outcome: Outcome, before: dict[str, str], tmp: Path) -> 
         changed = sorted(k for k in before if after.get(k) != before[k] and not k.endswith(".lock"))
         assert changed == [], f"files that existed before the row were changed or removed: {changed}"
         created = sorted(set(after) - set(before))
-        made = [k for k in created if k.endswith(RECORDS) or Path(k).parts[:1] == ("sweep",) and Path(k).parts[1].isdigit()]
+        made = [k for k in created if k.endswith(RECORDS)
+                or Path(k).parts[:1] == ("sweep",) and Path(k).parts[1].isdigit()]
         assert made == [], f"the refused row created a store, a results file, a lock or a job dir: {made}"
     else:
         assert r["ok"], f"expected to be accepted\n{outcome.describe()}"
@@ -899,6 +944,19 @@ def test_bad_input_row(tmp_path: Path, row_id: str) -> None:
     overrides = _row_overrides(row, tmp_path, sweep_dir, markers)
     report = run_isolated(overrides, sweep_dir, tmp_path / "child.log")
     check_row(row, Outcome(report, sweep_dir, markers), before, tmp_path)
+
+
+def test_the_limits_catch_a_hang_and_a_blow_up(tmp_path: Path) -> None:
+    """The control: a child that sleeps is killed at its time limit, and one that asks for more
+    memory than the limit gets a MemoryError (not the machine's memory); neither is a clear error."""
+    import time
+
+    hang = run_in_child(time.sleep, (600,), tmp_path / "hang.log", time_limit=3)
+    assert (hang["type"], hang["clear"]) == ("hang", False), hang
+    blow_up = run_in_child(bytearray, (2 * MEMORY_LIMIT,), tmp_path / "memory.log")
+    assert (blow_up["type"], blow_up["clear"]) == ("builtins.MemoryError", False), blow_up
+    good = run_in_child(sorted, ([2, 1],), tmp_path / "good.log")
+    assert good["ok"], good
 
 
 def test_table_is_big_enough() -> None:
