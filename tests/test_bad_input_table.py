@@ -751,6 +751,31 @@ grid("enqueue-grid-point-runs-once", "x=choice(0.1,0.2,0.3)", "y=choice(1,2)", "
 
 
 # ==================================================================================================
+# The shared settings under the other two sweepers (checked the same way, before any job)
+# ==================================================================================================
+
+grid("grid-seed-negative", "a=1,2", "hydra.sweeper.seed=-1", error=("seed", "-1"))
+grid("grid-max_failure_rate-2", "a=1,2", "hydra.sweeper.max_failure_rate=2", error=("max_failure_rate", "2"))
+grid("grid-storage-directory", "a=1,2", "hydra.sweeper.storage={tmp}/adir", prepare=lambda t: (t / "adir").mkdir(),
+     error=("adir", "directory"))
+grid("grid-warm_start-missing", "a=1,2", WS % "nothing.csv", error=("warm_start", "nothing.csv", "does not exist"))
+grid("grid-enqueue-unknown-key", "a=1,2", EQ % "{zz:1}", error=("enqueue[0]", "zz"))
+grid("grid-enqueue-off-the-grid", "a=1,2", EQ % "{a:3}", error=("enqueue[0]", "'a'", "3"))
+grid("grid-early_stop-patience-0", "a=1,2", "hydra.sweeper.early_stop.patience=0", error=("early_stop.patience", "0"))
+grid("grid-objective-blank", "a=1,2", "hydra.sweeper.objective=' '", error=("objective",))
+bayes("bayes-batch_size-0", QUAD, "hydra.sweeper.batch_size=0", error=("batch_size", ">= 1"))
+bayes("bayes-max_failure_rate-2", QUAD, "hydra.sweeper.max_failure_rate=2", error=("max_failure_rate", "2"))
+bayes("bayes-storage-directory", QUAD, "hydra.sweeper.storage={tmp}/adir", prepare=lambda t: (t / "adir").mkdir(),
+      error=("adir", "directory"))
+bayes("bayes-warm_start-missing", QUAD, WS % "nothing.csv", error=("warm_start", "nothing.csv", "does not exist"))
+bayes("bayes-warm_start-binary", QUAD, WS % "blob.csv", prepare=_write("blob.csv", bytes(range(256)) * 16),
+      error=("warm_start", "blob.csv"))
+bayes("bayes-enqueue-out-of-range", QUAD, EQ % "{x:5,y:0.2,a:1}", error=("enqueue[0]", "'x'", "outside"))
+bayes("bayes-early_stop-target-nan", QUAD, "hydra.sweeper.early_stop.target=nan", error=("early_stop.target", "nan"))
+bayes("bayes-enqueue-ok", QUAD, EQ % "{x:0.125,y:-0.5,a:3}", check=every(ran(2), lambda o: o.jobs[0]["x"] == 0.125))
+
+
+# ==================================================================================================
 # The harness
 # ==================================================================================================
 
