@@ -153,7 +153,8 @@ def test_trial_that_kills_its_process_is_rerun_once_then_failed(tmp_path: Path) 
     """The in-process launcher: the trial with x=0.2 SIGKILLs the sweep itself, every time."""
     sweep_dir = tmp_path / "s"
     cmd = [sys.executable, str(DURABLE_APP), "-m", f"hydra.sweep.dir={sweep_dir}", "hydra/sweeper=grid",
-           "x=choice(0.1,0.2,0.3)", "y=1", "die_at=0.2", "hydra.sweeper.plots=false"]
+           "x=choice(0.1,0.2,0.3)", "y=1", "die_at=0.2", "hydra.sweeper.plots=false",
+           "hydra.sweeper.batch_size=1"]  # one trial per launch: the numbering below follows from it
     codes = [subprocess.run(cmd, capture_output=True, timeout=120).returncode for _ in range(3)]
     assert codes == [-9, -9, 0]
     rows = read_trials(sweep_dir)

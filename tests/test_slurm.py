@@ -112,6 +112,9 @@ def test_scancel_and_time_limit_become_failed_trials(slurm_cluster: None, tmp_pa
             "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=15",
             "hydra.sweeper.batch_size=2", "hydra.sweeper.n_trials=6", "hydra.sweeper.seed=0",
             "hydra.sweeper.max_failure_rate=1.0", "hang_above=0.85", "sleep=1",
+            # A job SLURM ends (time limit, scancel) leaves no record: to the sweeper its process
+            # died, and by default it runs once more (max_reruns=1). 0: failed at once, as tested here.
+            "hydra.sweeper.max_reruns=0",
             "hydra.sweeper.enqueue=[{x: 0.9}, {x: 0.1}, {x: 0.95}, {x: 0.2}]"]
     proc = subprocess.Popen(command(APP, args), cwd=ROOT, env=env(), text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
