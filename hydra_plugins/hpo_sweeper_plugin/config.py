@@ -94,7 +94,9 @@ class SweeperConf:
     # null: the task returns the number; else a dotted key into its returned dict/dataclass.
     objective: Optional[str] = None
     # The search space: {key: grammar string | {type, low, high, log, step, choices} | list | value}.
-    params: Optional[Dict[str, Any]] = None
+    # An empty dict, not null, so that `hydra.sweeper.params={...}` and `+hydra.sweeper.params.x=...`
+    # compose on the command line (OmegaConf cannot merge a dict into a null node); {} and null mean the same.
+    params: Optional[Dict[str, Any]] = field(default_factory=dict)
     # Stop with an error when more than this fraction of finished trials failed (after 5).
     max_failure_rate: float = 0.5
     # Trial store (SQLite); null: <hydra.sweep.dir>/trials.db.
