@@ -581,9 +581,11 @@ rand("storage-deleted-store-in-used-sweep-dir", QUAD, before=("hydra/sweeper=ran
 # allow_space_change
 rand("allow_space_change-string", QUAD, "hydra.sweeper.allow_space_change=maybe", error=("allow_space_change", "maybe"))
 rand("allow_space_change-fresh-ok", QUAD, "hydra.sweeper.allow_space_change=true", check=ran(2))
+# The searched parameters changed, and with them the pass-through overrides (+search_space=quad is gone):
+# one message names both changes, the space first, and both settings that would allow them.
 rand("space-change-refused", "x=interval(0, 1)", "y=interval(0, 1)",
      before=("hydra/sweeper=random", QUAD, "hydra.sweeper.n_trials=2"),
-     error=("search space differs", "allow_space_change"))
+     error=("search space differs", "removed a", "allow_space_change", "settings differ too", "allow_settings_change"))
 # plots
 rand("plots-string", QUAD, "hydra.sweeper.plots=sometimes", error=("plots", "sometimes"))
 rand("plots-ok", QUAD, "hydra.sweeper.plots=true",
