@@ -54,6 +54,9 @@ def _parser() -> Any:
 
 _CHOICE_CALL = re.compile(r"^\s*choice\s*\((.*)\)\s*$", re.DOTALL)
 _DICT_KEYS = {"type", "low", "high", "log", "step", "choices"}
+#: Tags of a sweep that mean something here. Hydra's grammar accepts any tag, so a typo
+#: (``tag(lgo, interval(1, 100))``) would silently give a linear scale: refused instead.
+KNOWN_TAGS = ("log",)
 
 
 def parse_spec(name: str, spec: Any, config_loader: Any = None) -> Parameter | Fixed:
@@ -64,6 +67,10 @@ def parse_spec(name: str, spec: Any, config_loader: Any = None) -> Parameter | F
     if isinstance(spec, (list, tuple)):
         return Parameter(name, Kind.CATEGORICAL, choices=tuple(_plain(v) for v in spec))
     if isinstance(spec, str):
+        if "=" in name:
+            # "a=b=interval(0, 1)" would parse as key 'a': name the key as written.
+            raise SearchSpaceError(f"parameter '{name}': a key cannot contain '=' (Hydra's override grammar "
+                                   "splits key and value there)")
         parsed = parse_override(f"{name}={spec}", config_loader)
         if isinstance(parsed, Passthrough):  # cannot happen for "name=value", but be explicit
             raise SearchSpaceError(f"parameter '{name}': cannot parse {spec!r}")
@@ -95,6 +102,9 @@ def parse_override(line: str, config_loader: Any = None) -> Parameter | Fixed | 
         if not override.is_sweep_override():  # choice(x): a single choice
             return Parameter(key, Kind.CATEGORICAL, choices=(_plain(override.value()),))
 
+    if not override.key_or_group:
+        # Hydra's parser reads "=1,2" as the key '': a job config cannot hold it.
+        raise SearchSpaceError(f"override {line!r}: the key before '=' is empty")
     # What Hydra's parse_overrides does: glob() lists a config group's options through the loader.
     override.config_loader = config_loader
     # The key keeps its prefix (+a, ++a, group@pkg): it is written back verbatim.
@@ -103,7 +113,20 @@ def parse_override(line: str, config_loader: Any = None) -> Parameter | Fixed | 
         if override.is_delete() or override.is_add() or override.is_force_add() or override.package:
             return Passthrough(override.key_or_group, line)
         return Fixed(name, _plain(override.value()))
+    if override.is_delete():
+        # "~key=1,2" deletes key only where its value is 1 (or 2): every job but at most one
+        # would fail to compose. A deletion takes one value, or none.
+        raise SearchSpaceError(
+            f"parameter '{override.key_or_group}': {line!r} sweeps a deletion; a deletion (~) cannot be swept: "
+            f"write ~{override.key_or_group} (or ~{override.key_or_group}=<its value>)"
+        )
     value = override.value()
+    unknown = sorted(set(getattr(value, "tags", None) or ()) - set(KNOWN_TAGS))
+    if unknown:
+        raise SearchSpaceError(
+            f"parameter '{name}': unknown tag{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+            f"in {line.split('=', 1)[1].strip()!r}; the tags allowed are {', '.join(map(repr, KNOWN_TAGS))}"
+        )
     if override.is_choice_sweep():
         return Parameter(name, Kind.CATEGORICAL, choices=_choices(name, override, value))
     if override.is_interval_sweep():

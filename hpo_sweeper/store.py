@@ -45,6 +45,8 @@ MAX_READ_SECONDS = 30.0
 MAX_TRIALS = 1_000_000
 #: Files SQLite keeps beside the store; a link planted at any of them is refused.
 _SIDE_FILES = ("-wal", "-shm", "-journal", ".lock")
+#: The tables of a trial store; a database holding any other is another program's.
+_OWN_TABLES = frozenset({"meta", "trials"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -89,6 +91,7 @@ class TrialStore(TrialLog):
                 self._acquire_lock()
                 self._conn = self._connect(str(self.path))
                 try:
+                    self._check_not_foreign()  # before the WAL pragma, which rewrites the file's header
                     self._conn.execute("PRAGMA journal_mode=WAL")
                     with self._conn:
                         self._conn.executescript(_SCHEMA)
@@ -221,6 +224,21 @@ class TrialStore(TrialLog):
         f.flush()
         self._lock_file = f
         self._lock_created = created
+
+    def _check_not_foreign(self) -> None:
+        """Refuse another program's SQLite database: the sweep must not add its tables to it.
+
+        A trial store holds the tables ``meta`` and ``trials`` only (a new or empty file none)."""
+        rows = self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+        foreign = sorted(str(r[0]) for r in rows if r[0] not in _OWN_TABLES)
+        if foreign:
+            raise StoreError(
+                f"{self.path} is an SQLite database that is not a trial store (it holds {', '.join(foreign[:10])}"
+                f"{', ...' if len(foreign) > 10 else ''}); nothing was changed. Set hydra.sweeper.storage to a "
+                "new file, or leave it null for <sweep dir>/trials.db"
+            )
 
     def _corrupt(self, e: Exception) -> StoreError:
         if str(e) == "interrupted":

@@ -65,8 +65,13 @@ class SweepSettings:
             raise SweepConfigError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
         if self.direction not in DIRECTIONS:
             raise SweepConfigError(f"direction must be one of {list(DIRECTIONS)}, got {self.direction!r}")
-        if self.objective is not None and (not isinstance(self.objective, str) or not self.objective.strip()):
-            raise SweepConfigError(f"objective must be null or a dotted key such as 'metrics.val_loss', got {self.objective!r}")
+        obj = self.objective
+        # A key path with an empty part ('metrics..loss', 'loss.') can never match a returned value:
+        # refused here rather than failing every trial.
+        if obj is not None and (not isinstance(obj, str) or not all(part.strip() for part in obj.split("."))):
+            raise SweepConfigError(
+                f"objective must be null or a dotted key of non-empty parts such as 'metrics.val_loss', got {obj!r}"
+            )
         rate = self.max_failure_rate
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
             raise SweepConfigError(f"max_failure_rate must be a number in [0, 1], got {rate!r}")
@@ -87,8 +92,10 @@ class EarlyStop:
         p = self.patience
         if p is not None and (isinstance(p, bool) or not isinstance(p, int) or p < 1):
             raise SweepConfigError(f"early_stop.patience must be null or an integer >= 1, got {p!r}")
-        if isinstance(self.min_delta, bool) or not isinstance(self.min_delta, (int, float)) or self.min_delta < 0:
-            raise SweepConfigError(f"early_stop.min_delta must be a number >= 0, got {self.min_delta!r}")
+        d = self.min_delta
+        # nan compares false with everything (no improvement would ever count), inf likewise.
+        if isinstance(d, bool) or not isinstance(d, (int, float)) or not math.isfinite(d) or d < 0:
+            raise SweepConfigError(f"early_stop.min_delta must be a finite number >= 0, got {d!r}")
         t = self.target
         if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)):
             raise SweepConfigError(f"early_stop.target must be null or a finite number, got {t!r}")

@@ -228,6 +228,12 @@ def test_reproducible() -> None:
         ({"xi": -0.1}, "xi"),
         ({"xi": float("nan")}, "xi"),
         ({"kappa": -1.0}, "kappa"),
+        # an infinite exploration weight ignores the model: refused, not run
+        ({"kappa": float("inf")}, "kappa must be a finite number"),
+        ({"xi": float("inf")}, "xi must be a finite number"),
+        # checked before JAX is imported; 5 is neither a folder path nor a bool
+        ({"backend": "jax", "engine_options": {"compilation_cache": 5}}, "compilation_cache must be a folder path"),
+        ({"backend": "jax", "engine_options": {"compilation_cache": ""}}, "compilation_cache"),
         ({"direction": "up"}, "direction"),
         ({"engine_options": {"n_pointz": 10}}, "n_pointz"),
         ({"engine_options": {"acq_optimizer": "adam"}}, "acq_optimizer"),

@@ -239,6 +239,12 @@ BAD_OVERRIDES = [
     ("x=tag(log, range(1, 10))", "log"),
     ("x=glob(*)", "glob"),
     ("x=interval(0, inf)", "finite"),
+    # A misspelt tag was silently a linear scale; the message names the tag and the allowed one.
+    ("x=tag(lgo, interval(1, 100))", "unknown tag 'lgo'"),
+    ("x=tag(log, lgo, interval(1, 100))", "the tags allowed are 'log'"),
+    ("x=tag(lgo, choice(1, 2))", "'lgo'"),
+    # "~x=1,2" deletes x only where it holds 1 (or 2): every job but one would fail.
+    ("~x=1,2", "a deletion (~) cannot be swept"),
 ]
 
 
@@ -247,6 +253,17 @@ def test_bad_override_names_parameter_and_problem(line: str, problem: str) -> No
     with pytest.raises(SearchSpaceError) as e:
         parse_override(line)
     assert "'x'" in str(e.value) and problem in str(e.value)
+
+
+def test_an_empty_key_is_named_with_the_whole_override() -> None:
+    # Hydra's parser reads "=1,2" as the key '': the message quotes what was typed.
+    with pytest.raises(SearchSpaceError, match="'=1,2': the key before '=' is empty"):
+        parse_override("=1,2")
+
+
+def test_a_spec_key_holding_an_equals_sign_is_named_whole() -> None:
+    with pytest.raises(SearchSpaceError, match="parameter 'a=b': a key cannot contain '='"):
+        parse_spec("a=b", "interval(0, 1)")
 
 
 # --- parse_spec: the values of hydra.sweeper.params -----------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -23,7 +24,7 @@ from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.job_records import MAX_ERROR_CHARS, JobRecord, write_job_record, write_job_started
 from hpo_sweeper.optimizers import create_optimizer
 from hpo_sweeper.store import StoreError, TrialStore
-from hpo_sweeper.sweep import JobResult, SweepRunner, SweepSettings, _oneline
+from hpo_sweeper.sweep import EarlyStop, JobResult, SweepConfigError, SweepRunner, SweepSettings, _oneline
 from hpo_sweeper.trials import Trial, TrialLog, TrialStatus
 from hpo_sweeper.warm_start import WarmStartError, load_warm_start, validate_enqueued
 from hydra_plugins.hpo_sweeper_plugin._impl import build_space
@@ -382,6 +383,37 @@ def test_storage_that_is_a_directory(quadratic_sweep, tmp_path: Path) -> None:
     with pytest.raises(ERRORS, match="is a directory or other non-file"):
         quadratic_sweep(["hydra/sweeper=random", "+search_space=quad", f"hydra.sweeper.storage={tmp_path}"],
                         sweep_dir=tmp_path / "s")
+
+
+def test_foreign_sqlite_database_is_not_adopted_as_the_store(tmp_path: Path) -> None:
+    # Another program's database: the sweep must not add its tables (nor switch it to WAL mode).
+    db = tmp_path / "other.db"
+    conn = sqlite3.connect(db)
+    conn.executescript("CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('ann');")
+    conn.close()
+    before = db.read_bytes()
+    with pytest.raises(StoreError, match="not a trial store .*users"):
+        TrialStore(db).open()
+    assert db.read_bytes() == before and not (tmp_path / "other.db.lock").exists()
+    # A store of our own (its tables meta and trials) still opens, and resumes.
+    with TrialStore(tmp_path / "trials.db") as store:
+        store.set_meta("seed", 3)
+    with TrialStore(tmp_path / "trials.db") as store:
+        assert store.get_meta("seed") == 3
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: SweepSettings(n_trials=1, objective="metrics..loss"), "'metrics..loss'"),
+        (lambda: SweepSettings(n_trials=1, objective="loss."), "non-empty parts"),
+        (lambda: EarlyStop(min_delta=float("nan")), "early_stop.min_delta must be a finite number"),
+        (lambda: EarlyStop(min_delta=float("inf")), "early_stop.min_delta must be a finite number"),
+    ],
+)
+def test_settings_that_could_never_work_are_refused(make: Any, words: str) -> None:
+    with pytest.raises(SweepConfigError, match=re.escape(words)):
+        make()
 
 
 def test_read_only_sweep_dir_with_storage_elsewhere() -> None:

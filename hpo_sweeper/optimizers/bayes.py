@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -77,8 +79,9 @@ class BayesOptimizer(Optimizer):
         ):
             raise OptimizerError(f"n_initial_points must be an integer >= 1, got {n_initial_points!r}")
         for name, value in (("xi", xi), ("kappa", kappa)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise OptimizerError(f"{name} must be a number >= 0, got {value!r}")
+            # inf would ignore the model altogether (nan: no ordering at all): a changed meaning.
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise OptimizerError(f"{name} must be a finite number >= 0, got {value!r}")
         self.backend = backend
         self.on_failure = on_failure
         self.n_initial_points = (
@@ -94,7 +97,7 @@ class BayesOptimizer(Optimizer):
             from hpo_sweeper.engines.jax_cache import enable_compilation_cache
 
             # compilation_cache: a folder, true (default folder) or false.
-            enable_compilation_cache(engine_options.pop("compilation_cache", None))
+            enable_compilation_cache(_check_compilation_cache(engine_options.pop("compilation_cache", None)))
         module_name, class_name = BACKENDS[backend].split(":")
         engine_cls = getattr(importlib.import_module(module_name), class_name)
         engine_args = dict(seed=seed, acq_func=acq_func, xi=xi, kappa=kappa, batch_strategy=batch_strategy,
@@ -226,3 +229,15 @@ class _Warmup:
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise OptimizerError(f"{name} must be one of {list(allowed)}, got {value!r}")
+
+
+def _check_compilation_cache(value: Any) -> str | os.PathLike[str] | bool | None:
+    """The jax engine option ``compilation_cache``: a folder path, true, false or null.
+
+    A number (``compilation_cache=5``) is none of them; the cache code would silently skip it."""
+    if value is None or isinstance(value, (bool, os.PathLike)) or (isinstance(value, str) and value.strip()):
+        return value
+    raise OptimizerError(
+        "engine option compilation_cache must be a folder path, true or false, "
+        f"got {value!r} (quote a folder whose name is a number: compilation_cache='5')"
+    )

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
@@ -165,7 +166,8 @@ class SweeperAdapter:
             options["n_trials"] = n_trials
         settings = SweepSettings(
             n_trials=n_trials,
-            batch_size=self._default_batch_size(n_trials) if s.get("batch_size") is None else s["batch_size"],
+            batch_size=(self._default_batch_size(n_trials, early_stop) if s.get("batch_size") is None
+                        else s["batch_size"]),
             direction=s.get("direction", "minimize"),
             objective=s.get("objective"),
             max_failure_rate=s.get("max_failure_rate", 0.5),
@@ -177,6 +179,10 @@ class SweeperAdapter:
         # Bad optimiser and engine options fail here, early, with the seed that will be used.
         create_optimizer(self.kind, space, seed=0 if seed is None else seed, **options)
         self._check_group_choices(space)
+        # One job config composed now, before the sweep dir or the store is touched: a key that is not
+        # in the config (a typo) is refused without a trace on disk. Every job's key set is the same
+        # (job_keys), so one point of the space stands for all; each batch is still checked before it runs.
+        self._validate([enqueue[0] if enqueue else representative_point(space)])
         identity = _json_normalised({
             "kind": self.kind, "direction": settings.direction, "objective": settings.objective,
             "overrides": sorted(self.passthrough.values()),
@@ -187,9 +193,11 @@ class SweeperAdapter:
         storage = Path(s.get("storage") or self.sweep_dir / "trials.db")
         check_sweep_dir(self.sweep_dir, storage)
         with TrialStore(storage) as store:
-            # Both checks come before anything is written to the store.
-            self._check_settings_unchanged(store, identity, bool(s.get("allow_settings_change")))
-            seed = self._reconcile(store, space, settings, seed, bool(s.get("allow_space_change")))
+            # Checked before anything is written to the store.
+            self._check_resumable(
+                store, space, identity, bool(s.get("allow_space_change")), bool(s.get("allow_settings_change"))
+            )
+            seed = self._reconcile(store, space, settings, seed)
             store.set_meta("identity", identity)
             optimizer = create_optimizer(self.kind, space, seed=seed, **options)
             atomic_write(self.sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))
@@ -228,32 +236,23 @@ class SweeperAdapter:
             log.log(logging.WARNING if message.level == "warning" else logging.INFO, "%s", message.text)
         return translation.settings
 
-    def _default_batch_size(self, n_trials: int) -> int:
+    def _default_batch_size(self, n_trials: int, early_stop: EarlyStop) -> int:
         """batch_size null: a grid launches whole, like Hydra's basic sweeper (max_batch_size null);
         random's trials are independent, so it fills the launcher's workers (1 on the basic launcher,
         which runs a batch serially: results and early stopping then come trial by trial); bayes
-        proposes one trial at a time, each informed by every result before it."""
-        if self.kind == "grid":
+        proposes one trial at a time, each informed by every result before it.
+
+        A grid with an early-stop rule is batched like random: early stopping is judged between
+        batches, so a grid launched whole would run every point and the rule would stop nothing."""
+        stops_early = early_stop.patience is not None or early_stop.target is not None
+        if self.kind == "grid" and not stops_early:
             return n_trials
-        if self.kind == "random":
+        if self.kind in ("random", "grid"):
             return max(1, min(n_trials, _launcher_workers(self.config) or 1))
         return 1
 
-    def _reconcile(
-        self, store: TrialStore, space: SearchSpace, settings: SweepSettings, seed: int | None, allow_change: bool
-    ) -> int:
-        """Check a resumed store against this run and record this run's settings; returns the seed."""
-        described = _json_normalised(space.describe())
-        stored_space = store.get_meta("space")
-        if stored_space is not None and stored_space != described:
-            changes = describe_space_change(stored_space, described)
-            if not allow_change:
-                raise StoreError(
-                    f"the search space differs from the one stored in {store.path}: {changes}. "
-                    "Use another hydra.sweep.dir for a new sweep, or set hydra.sweeper.allow_space_change=true "
-                    "to resume with the new space (earlier trials that fit it are kept)"
-                )
-            log.warning("Resuming with a changed search space (%s)", changes)
+    def _reconcile(self, store: TrialStore, space: SearchSpace, settings: SweepSettings, seed: int | None) -> int:
+        """Record this run's space and settings in the store (checked by ``_check_resumable``); returns the seed."""
         stored_seed = store.get_meta("seed")
         if stored_seed is not None:
             if seed is not None and seed != stored_seed:
@@ -263,29 +262,56 @@ class SweeperAdapter:
             seed = secrets.randbelow(2**31)
             if self.kind != "grid":  # a grid has no randomness to repeat
                 log.info("No seed given: using seed=%d (set hydra.sweeper.seed=%d to repeat this sweep)", seed, seed)
-        store.set_meta("space", described)
+        store.set_meta("space", _json_normalised(space.describe()))
         store.set_meta("seed", seed)
         store.set_meta("kind", self.kind)
         store.set_meta("name", settings.name)
         store.set_meta("settings", _json_normalised(dataclasses.asdict(settings)))
         return seed
 
-    def _check_settings_unchanged(self, store: TrialStore, identity: dict[str, Any], allow_change: bool) -> None:
-        """Refuse to resume under settings that change what the stored trials mean."""
+    def _check_resumable(
+        self, store: TrialStore, space: SearchSpace, identity: dict[str, Any], allow_space: bool, allow_settings: bool
+    ) -> None:
+        """Refuse to resume a stored sweep whose trials would mean something else now.
+
+        Two things are compared with the store: the search space, and the settings identity (the
+        sweeper, direction, objective, pass-through overrides, optimiser options). Every refused
+        change is named in one message, the space first: changing a searched parameter often changes
+        the pass-through overrides too (a search-space group swapped for command-line intervals), and
+        a message naming only the settings would hide what the user changed.
+        """
+        refused: list[str] = []
+        flags: list[str] = []
+        described = _json_normalised(space.describe())
+        stored_space = store.get_meta("space")
+        if stored_space is not None and stored_space != described:
+            changes = describe_space_change(stored_space, described)
+            if allow_space:
+                log.warning("Resuming with a changed search space (%s)", changes)
+            else:
+                refused.append(f"the search space differs from the one stored in {store.path}: {changes}")
+                flags.append("allow_space_change")
         stored = store.get_meta("identity")
         if stored is None and store.get_meta("kind") is not None:  # a store of an earlier version
             old = store.get_meta("settings") or {}
             stored = {"kind": store.get_meta("kind"), **{k: old[k] for k in ("direction", "objective") if k in old}}
-        if isinstance(stored, dict):
-            changes = describe_settings_change(stored, identity)
-            if changes:
-                if not allow_change:
-                    raise StoreError(
-                        f"the sweeper settings differ from those stored in {store.path}: {changes}. Use another "
-                        "hydra.sweep.dir for a new sweep, or set hydra.sweeper.allow_settings_change=true to "
-                        "resume anyway (the earlier trials are kept as they are)"
-                    )
+        changes = describe_settings_change(stored, identity) if isinstance(stored, dict) else ""
+        if changes:
+            if allow_settings:
                 log.warning("Resuming with changed settings (%s)", changes)
+            elif refused:
+                refused.append(f"the sweeper settings differ too: {changes}")
+                flags.append("allow_settings_change")
+            else:
+                refused.append(f"the sweeper settings differ from those stored in {store.path}: {changes}")
+                flags.append("allow_settings_change")
+        if refused:
+            kept = ("earlier trials that fit the new space are kept" if "allow_space_change" in flags
+                    else "the earlier trials are kept as they are")
+            raise StoreError(
+                "; ".join(refused) + ". Use another hydra.sweep.dir for a new sweep, or set "
+                + " and ".join(f"hydra.sweeper.{f}=true" for f in flags) + f" to resume anyway ({kept})"
+            )
 
     def _check_group_choices(self, space: SearchSpace) -> None:
         """Every option of a searched config group must exist: checked once, before job 0."""
@@ -448,6 +474,12 @@ def describe_settings_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> 
         parts += [f"{k} changed from {before.get(k)} to {after.get(k)}"
                   for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
     return "; ".join(parts)
+
+
+def representative_point(space: SearchSpace) -> dict[str, Any]:
+    """One configuration of the space (each parameter at its centre, fixed values included), to
+    compose a job config from before the sweep starts."""
+    return space.from_unit(np.full((1, len(space)), 0.5))[0]
 
 
 def _check_seed(seed: Any) -> int | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
 
 _PLUGIN = "hydra_plugins.hpo_sweeper_plugin.sweepers"
 
@@ -94,7 +95,9 @@ class SweeperConf:
     # null: the task returns the number; else a dotted key into its returned dict/dataclass.
     objective: Optional[str] = None
     # The search space: {key: grammar string | {type, low, high, log, step, choices} | list | value}.
-    params: Optional[Dict[str, Any]] = None
+    # An empty dict, not null, so that `hydra.sweeper.params={...}` and `+hydra.sweeper.params.x=...`
+    # compose on the command line (OmegaConf cannot merge a dict into a null node); {} and null mean the same.
+    params: Optional[Dict[str, Any]] = field(default_factory=dict)
     # Stop with an error when more than this fraction of finished trials failed (after 5).
     max_failure_rate: float = 0.5
     # Trial store (SQLite); null: <hydra.sweep.dir>/trials.db.
@@ -279,6 +282,18 @@ SWEEPER_CONFS = {"grid": GridSweeperConf, "random": RandomSweeperConf, "bayes": 
 _cs = ConfigStore.instance()
 for _name, _node in OPTUNA_SAMPLER_CONFS.items():
     _cs.store(group="hydra/sweeper/sampler", name=_name, node=_node, provider="hpo_sweeper")
-_cs.store(group="hydra/sweeper", name="grid", node=GridSweeperConf, provider="hpo_sweeper")
-_cs.store(group="hydra/sweeper", name="random", node=RandomSweeperConf, provider="hpo_sweeper")
-_cs.store(group="hydra/sweeper", name="bayes", node=BayesSweeperConf, provider="hpo_sweeper")
+
+
+def _sweeper_node(conf: type) -> DictConfig:
+    """The sweeper's structured config, its ``params`` open to new keys.
+
+    Hydra composes in struct mode, where a plain override ``hydra.sweeper.params={x: ...}`` merges
+    into the existing mapping and refuses every key not there yet. The search space is an open
+    mapping of config keys (no key is a typo of another), so struct mode guards nothing in it."""
+    node = OmegaConf.structured(conf)
+    OmegaConf.set_struct(node.params, False)
+    return node
+
+
+for _name, _conf in SWEEPER_CONFS.items():
+    _cs.store(group="hydra/sweeper", name=_name, node=_sweeper_node(_conf), provider="hpo_sweeper")
