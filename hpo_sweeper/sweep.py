@@ -219,6 +219,7 @@ class SweepRunner:
         done = [t for t in self.trials if t.status is not TrialStatus.RUNNING]
         if done:
             self.optimizer.tell([t.params for t in done], [t.value for t in done])
+        if previous:  # said even when every earlier trial runs again (none had finished)
             log.info(
                 "Resuming: %d trials finished earlier (%d completed, %d failed), %d to run again",
                 len(done), self.trials.count(TrialStatus.COMPLETED), self.trials.count(TrialStatus.FAILED), len(rerun),
