@@ -31,7 +31,6 @@ from hpo_sweeper.job_records import (
     JobRecord, clear_job_started, job_started, read_job_record, write_job_record, write_job_started,
 )
 from hpo_sweeper.optimizers import create_optimizer
-from hpo_sweeper.rerun import archive_finished_grid
 from hpo_sweeper.results import atomic_write
 from hpo_sweeper.space import Kind, Parameter, SearchSpace
 from hpo_sweeper.store import StoreError, TrialStore
@@ -192,13 +191,6 @@ class SweeperAdapter:
 
         self.sweep_dir = Path(str(self.config.hydra.sweep.dir))
         storage = Path(s.get("storage") or self.sweep_dir / "trials.db")
-        if self.kind == "grid":  # a finished grid runs again, as with Hydra's basic sweeper (hpo_sweeper/rerun.py)
-            previous = archive_finished_grid(
-                self.sweep_dir, storage, n_trials, identity, _json_normalised(space.describe())
-            )
-            if previous is not None:
-                log.warning("The grid in %s had finished: it runs again, as Hydra's basic sweeper would; "
-                            "the earlier run's results and job dirs were moved to %s", self.sweep_dir, previous)
         check_sweep_dir(self.sweep_dir, storage)
         with TrialStore(storage) as store:
             # Checked before anything is written to the store.
