@@ -9,6 +9,10 @@ from typing import Any
 from hpo_sweeper.errors import HpoSweeperError
 
 
+#: Said wherever another sweeper's worker count is mapped to batch_size: the launcher runs the jobs.
+LAUNCHER_HINT = "parallel jobs come from the launcher, e.g. hydra/launcher=joblib hydra.launcher.n_jobs=4"
+
+
 class CompatError(HpoSweeperError, ValueError):
     """A foreign sweeper's setting that cannot be honoured here; raised before any job runs."""
 

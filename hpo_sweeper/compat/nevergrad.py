@@ -11,14 +11,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from hpo_sweeper.compat.base import CompatError, Mapper, Message, pop_block
+from hpo_sweeper.compat.base import LAUNCHER_HINT, CompatError, Mapper, Message, pop_block
 
 #: Nevergrad's dict form of a scalar (``ScalarConfigSpec``).
 SCALAR_KEYS = {"lower", "upper", "init", "step", "integer", "log"}
 #: How far an unbounded Nevergrad scalar reaches here: init -/+ 3 steps (log: init ÷/× step**3),
 #: three standard deviations of Nevergrad's first mutations around init.
 _REACH = 3
-_LAUNCHER_HINT = "parallel jobs come from the launcher, e.g. hydra/launcher=joblib hydra.launcher.n_jobs=4"
 
 
 def translate(
@@ -45,7 +44,7 @@ def translate(
             m.fill(ours, value, f"optim.{theirs}")
             if theirs == "num_workers":
                 m.info(f"optim.num_workers={value!r} sets batch_size, the trials handed to the launcher at once; "
-                       f"{_LAUNCHER_HINT}")
+                       f"{LAUNCHER_HINT}")
     maximize = optim.pop("maximize", None)
     if maximize is not None:
         m.fill("direction", "maximize" if maximize else "minimize", "optim.maximize")

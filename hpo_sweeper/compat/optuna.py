@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hpo_sweeper.compat.base import CompatError, Mapper, Message, pop_block
+from hpo_sweeper.compat.base import LAUNCHER_HINT, CompatError, Mapper, Message, pop_block
 
 #: The keys only the Optuna sweeper has (``n_trials``, ``params``, ... are shared).
 OPTUNA_KEYS = ("sampler", "study_name", "n_jobs", "search_space", "custom_search_space")
@@ -57,7 +57,6 @@ _OPTION_MAP: dict[str, dict[str, str]] = {
     "grid": {},
 }
 _RANDOM_SAMPLERS = ("random", "sobol", "halton", "lhs")
-_LAUNCHER_HINT = "parallel jobs come from the launcher, e.g. hydra/launcher=joblib hydra.launcher.n_jobs=4"
 
 
 def translate(
@@ -107,7 +106,7 @@ def translate(
     n_jobs = s.pop("n_jobs", None)
     if n_jobs is not None:
         m.fill("batch_size", n_jobs, "n_jobs")
-        m.info(f"n_jobs={n_jobs!r} sets batch_size, the trials handed to the launcher at once; {_LAUNCHER_HINT}")
+        m.info(f"n_jobs={n_jobs!r} sets batch_size, the trials handed to the launcher at once; {LAUNCHER_HINT}")
 
     sampler = s.get("sampler")
     if isinstance(sampler, str) or sampler is None:
