@@ -37,6 +37,7 @@ if not, why (optuna not installed, the JAX engine not there yet, ...).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import warnings
 from collections.abc import Sequence
@@ -169,12 +170,11 @@ class HeboMethod(Method):
         import numpy as np
         import torch
 
-        try:  # pymoo 0.6.0's wheels predate numpy 2: it runs uncompiled, and says so on stdout every time
+        # pymoo 0.6.0's wheels predate numpy 2: it runs uncompiled, and says so on stdout at every import
+        with contextlib.suppress(Exception):
             from pymoo.config import Config
 
             Config.warnings["not_compiled"] = False
-        except Exception:  # noqa: BLE001 - only a message
-            pass
         from hebo.design_space.design_space import DesignSpace
         from hebo.optimizers.hebo import HEBO
 

@@ -12,10 +12,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.bayesmark.models import MODEL_NAMES, logistic, logit, unwarp  # noqa: E402
-from benchmarks.bayesmark.run import Job, run_job  # noqa: E402
-from benchmarks.bayesmark.score import aggregate, references, task_scores  # noqa: E402
-from benchmarks.bayesmark.tasks import ALL_TASKS, get_task  # noqa: E402
+from benchmarks.bayesmark.models import MODEL_NAMES, logistic, logit, unwarp
+from benchmarks.bayesmark.run import Job, run_job
+from benchmarks.bayesmark.score import aggregate, references, task_scores
+from benchmarks.bayesmark.tasks import ALL_TASKS, get_task
 
 
 def test_the_grid_is_bayesmarks():

@@ -169,10 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     cfg = CONFIGS[mode]
     out = args.out or (BENCH / "quick" if args.quick else BENCH)
     res_dir = out / "results"
-    res_dir.mkdir(parents=True, exist_ok=True)
     runs_path, meta_path = res_dir / "bayesmark.jsonl", res_dir / "bayesmark-meta.json"
 
     if args.report_only:
+        if not meta_path.exists():
+            raise SystemExit(f"--report-only: no earlier run in {res_dir} ({meta_path.name} is missing)")
         meta = json.loads(meta_path.read_text())
         path = write_report(meta, load_runs(runs_path), out)
         _log(f"wrote {path}")
@@ -207,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             unavailable[m] = why
             _log(f"method {m} not available: {why}")
 
+    res_dir.mkdir(parents=True, exist_ok=True)
     meta: dict[str, Any] = {
         "command": "python -m benchmarks.run --only bayesmark " + " ".join(argv if argv is not None else sys.argv[1:]),
         "mode": mode, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

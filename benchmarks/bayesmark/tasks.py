@@ -54,7 +54,7 @@ ALL_TASKS: tuple[str, ...] = tuple(
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _data(dataset: str) -> tuple[np.ndarray, np.ndarray]:
     from sklearn import datasets
     from sklearn.model_selection import train_test_split
