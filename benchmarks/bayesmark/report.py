@@ -33,6 +33,8 @@ NOTES = """## How the suite follows Bayesmark
   same without it). A fit that raises or gives a non-finite loss is told the loss of scikit-learn's Dummy
   model (class priors / the mean).
 * Budgets `ROUNDSxBATCH` (Bayesmark's `-n` x `-p`): each round asks BATCH suggestions and tells them together.
+* `--quick` writes its table to `benchmarks/quick/BAYESMARK.md`, the full mode (or a slice of it chosen with
+  `--tasks`/`--budgets`/`--seeds`) to `benchmarks/BAYESMARK.md`; the runs are in `results/bayesmark.jsonl` beside it.
 * HEBO: `pip install HEBO` (0.3.6, the newest) does not resolve here: its metadata pins `numpy<1.25`, and
   this environment has numpy 2 (jax, scipy and scikit-learn need it). It runs on numpy 2 when installed without
   its pins: `pip install --no-deps HEBO==0.3.6 pymoo==0.6.0 gpytorch linear_operator jaxtyping wadler-lindig
