@@ -16,6 +16,18 @@ skopt-gp       scikit-optimize's own ``gp_minimize`` settings through ``skopt.Op
                with ``ask(n_points=q)`` (constant liar, ``cl_min``)
 =============  ==========================================================================
 
+Extra methods, not in the default regret grid (``EXTRA_METHOD_LABELS``; the Bayesmark suite
+runs them, and ``--methods`` can name them):
+
+=============  ==========================================================================
+optuna-tpe-mv  Optuna ``TPESampler(multivariate=True, seed=...)`` (``constant_liar`` when q > 1)
+hebo           HEBO 0.3.6, the NeurIPS 2020 challenge winner, its defaults;
+               ``suggest(n_suggestions=q)``. Its metadata pins numpy < 1.25, which jax and
+               scipy here cannot share, so ``pip install HEBO`` does not resolve; installed
+               with ``--no-deps`` beside its pure-Python deps (see benchmarks/BAYESMARK.md)
+               it runs on numpy 2
+=============  ==========================================================================
+
 Batches with Optuna: ``q`` calls to ``study.ask`` before the ``q`` tells (no ``n_jobs``);
 the samplers see the earlier asks of the batch as running trials.
 
@@ -25,6 +37,7 @@ if not, why (optuna not installed, the JAX engine not there yet, ...).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import warnings
 from collections.abc import Sequence
@@ -32,7 +45,8 @@ from typing import Any
 
 from benchmarks.problems import Problem
 
-__all__ = ["METHODS", "METHOD_LABELS", "Method", "available", "make_method"]
+__all__ = ["ALL_METHOD_LABELS", "EXTRA_METHOD_LABELS", "METHODS", "METHOD_LABELS", "Method", "available",
+           "make_method"]
 
 #: display order and labels
 METHOD_LABELS: dict[str, str] = {
@@ -44,6 +58,12 @@ METHOD_LABELS: dict[str, str] = {
     "skopt-gp": "scikit-optimize gp_minimize",
 }
 METHODS = tuple(METHOD_LABELS)
+#: methods outside the default regret grid (kept out so its stored results stay comparable)
+EXTRA_METHOD_LABELS: dict[str, str] = {
+    "optuna-tpe-mv": "Optuna TPESampler, multivariate",
+    "hebo": "HEBO",
+}
+ALL_METHOD_LABELS: dict[str, str] = {**METHOD_LABELS, **EXTRA_METHOD_LABELS}
 
 
 class Method:
@@ -75,7 +95,8 @@ class Ours(Method):
 
 
 class OptunaMethod(Method):
-    def __init__(self, problem: Problem, seed: int, n_trials: int, q: int, *, sampler: str) -> None:
+    def __init__(self, problem: Problem, seed: int, n_trials: int, q: int, *, sampler: str,
+                 multivariate: bool = False) -> None:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -84,7 +105,7 @@ class OptunaMethod(Method):
             _torch_one_thread()
             s = optuna.samplers.GPSampler(seed=seed)
         else:
-            s = optuna.samplers.TPESampler(seed=seed, constant_liar=q > 1)
+            s = optuna.samplers.TPESampler(seed=seed, constant_liar=q > 1, multivariate=multivariate)
         self.study = optuna.create_study(direction="minimize", sampler=s)
         self.dists = problem.optuna_distributions()
         self._running: dict[int, Any] = {}
@@ -142,6 +163,54 @@ class SkoptMethod(Method):
             self.opt.tell([[p[n] for n in self.names] for p in params], [float(v) for v in values])
 
 
+class HeboMethod(Method):
+    """HEBO's own defaults; our parameter kinds map onto its design space one to one."""
+
+    def __init__(self, problem: Problem, seed: int, n_trials: int, q: int) -> None:
+        import numpy as np
+        import torch
+
+        # pymoo 0.6.0's wheels predate numpy 2: it runs uncompiled, and says so on stdout at every import
+        with contextlib.suppress(Exception):
+            from pymoo.config import Config
+
+            Config.warnings["not_compiled"] = False
+        from hebo.design_space.design_space import DesignSpace
+        from hebo.optimizers.hebo import HEBO
+
+        _torch_one_thread()
+        # HEBO draws from numpy's and torch's global generators (it takes no seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        spec = []
+        for p in problem.params:
+            if p.kind == "cat":
+                spec.append({"name": p.name, "type": "cat", "categories": list(p.choices)})
+            elif p.kind == "int":
+                spec.append({"name": p.name, "type": "pow_int" if p.log else "int", "lb": int(p.low), "ub": int(p.high)})
+            else:
+                spec.append({"name": p.name, "type": "pow" if p.log else "num", "lb": float(p.low), "ub": float(p.high)})
+        self.opt = HEBO(DesignSpace().parse(spec))
+        self.names = [p.name for p in problem.params]
+        self._asked: dict[int, Any] = {}
+
+    def ask(self, k: int) -> list[dict[str, Any]]:
+        df = self.opt.suggest(n_suggestions=k)
+        out = []
+        for i in range(len(df)):
+            params = {n: _plain(df.iloc[i][n]) for n in self.names}
+            self._asked[id(params)] = df.iloc[[i]]
+            out.append(params)
+        return out
+
+    def tell(self, params: Sequence[dict[str, Any]], values: Sequence[float]) -> None:
+        import numpy as np
+        import pandas as pd
+
+        rows = pd.concat([self._asked.pop(id(p)) for p in params])
+        self.opt.observe(rows, np.asarray(values, dtype=float).reshape(-1, 1))
+
+
 def _plain(v: Any) -> Any:
     if hasattr(v, "item"):
         return v.item()
@@ -170,7 +239,11 @@ def make_method(name: str, problem: Problem, seed: int, n_trials: int, q: int) -
         return OptunaMethod(problem, seed, n_trials, q, sampler="gp")
     if name == "skopt-gp":
         return SkoptMethod(problem, seed, n_trials, q)
-    raise KeyError(f"unknown method {name!r}; known: {list(METHODS)}")
+    if name == "optuna-tpe-mv":
+        return OptunaMethod(problem, seed, n_trials, q, sampler="tpe", multivariate=True)
+    if name == "hebo":
+        return HeboMethod(problem, seed, n_trials, q)
+    raise KeyError(f"unknown method {name!r}; known: {list(ALL_METHOD_LABELS)}")
 
 
 _REQUIRES: dict[str, tuple[str, ...]] = {
@@ -180,11 +253,15 @@ _REQUIRES: dict[str, tuple[str, ...]] = {
     "optuna-tpe": ("optuna",),
     "optuna-gp": ("optuna", "torch"),
     "skopt-gp": ("skopt",),
+    "optuna-tpe-mv": ("optuna",),
+    "hebo": ("hebo", "hebo.optimizers.hebo"),
 }
 
 
 def available(name: str) -> tuple[bool, str]:
     """(True, "") when ``name`` can run in this environment, else (False, why)."""
+    if name not in _REQUIRES:
+        return False, f"unknown method {name!r}; known: {list(ALL_METHOD_LABELS)}"
     for module in _REQUIRES[name]:
         try:
             importlib.import_module(module)

@@ -3,6 +3,9 @@
     python -m benchmarks.run --quick     # a few minutes: writes benchmarks/quick/RESULTS.md
     python -m benchmarks.run             # full suite, under an hour on 2 cores:
                                          # writes benchmarks/RESULTS.md and benchmarks/plots/
+    python -m benchmarks.run --only bayesmark [--quick] [...]
+                                         # the Bayesmark-style suite of real tuning tasks
+                                         # (benchmarks/bayesmark/; its own options: --help)
 
 Needs the ``bench`` extra (``pip install -e ".[bench]"``: Optuna, torch for its GPSampler);
 the end-to-end section builds its own env (``benchmarks/.env-optuna-sweeper``) on first use.
@@ -123,7 +126,17 @@ def _load() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # ``--only bayesmark`` hands every other option to that suite's own command
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--only", choices=["bayesmark"], default=None)
+    known, rest = pre.parse_known_args(argv)
+    if known.only == "bayesmark":
+        from benchmarks.bayesmark.run import main as bayesmark_main
+
+        return bayesmark_main(rest)
+
     ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=["bayesmark"], help="run only this suite (its options: --only bayesmark -h)")
     ap.add_argument("--quick", action="store_true", help="a few minutes; writes benchmarks/quick/")
     ap.add_argument("--sections", nargs="+", choices=["regret", "overhead", "e2e"],
                     default=["regret", "overhead", "e2e"])
