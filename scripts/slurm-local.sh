@@ -86,6 +86,11 @@ TaskPlugin=task/none
 MpiDefault=none
 ReturnToService=2
 SchedulerType=sched/backfill
+# Start jobs from the scheduling loop (every second), not at submit time: submitit creates an
+# array job's folders (where SLURM opens the tasks' stdout) only after sbatch returns, so on an
+# idle one-node cluster a job started at once fails "Could not open stdout file" (a race seen here;
+# a real cluster's scheduling latency hides it).
+SchedulerParameters=defer,sched_interval=1
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 # submitit polls sacct, which needs slurmdbd (see the top of this script).
