@@ -86,11 +86,12 @@ TaskPlugin=task/none
 MpiDefault=none
 ReturnToService=2
 SchedulerType=sched/backfill
-# Start jobs from the scheduling loop (every second), not at submit time: submitit creates an
-# array job's folders (where SLURM opens the tasks' stdout) only after sbatch returns, so on an
-# idle one-node cluster a job started at once fails "Could not open stdout file" (a race seen here;
-# a real cluster's scheduling latency hides it).
-SchedulerParameters=defer,sched_interval=1
+# submitit creates an array job's folders (where SLURM opens the tasks' stdout) only after sbatch
+# returns, so on an idle one-node cluster a job started at once failed "Could not open stdout file"
+# (a race seen here, even with scheduling deferred: backfill started a job 0.1 s after submission;
+# a real cluster's scheduling latency hides it). The prolog, run by slurmd before it starts the
+# job, waits (up to 30 s) for the job's stdout folder to exist.
+Prolog=$DIR/prolog.sh
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 # submitit polls sacct, which needs slurmdbd (see the top of this script).
@@ -105,6 +106,17 @@ SlurmdTimeout=30
 $node State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
+    cat >"$DIR/prolog.sh" <<'PROLOG'
+#!/bin/sh
+# Wait for the job's stdout folder (made by submitit right after sbatch returns); see slurm.conf.
+out=$(scontrol show job "$SLURM_JOB_ID" 2>/dev/null | sed -n 's/^ *StdOut=//p' | head -1)
+[ -n "$out" ] || exit 0
+dir=$(dirname "$out")
+i=0
+while [ ! -d "$dir" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+exit 0
+PROLOG
+    chmod 755 "$DIR/prolog.sh"
     cat >"$CONF_DIR/slurmdbd.conf" <<EOF
 $MARKER
 AuthType=auth/munge
