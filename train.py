@@ -41,7 +41,8 @@ import functools
 import logging
 import math
 import time
-from typing import Any, Dict, Mapping, Sequence, Tuple
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import hydra
 import jax
@@ -69,7 +70,7 @@ _EPS = 1e-8
 @functools.lru_cache(maxsize=8)
 def load_data(
     seed: int = 0, val_fraction: float = 0.25
-) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Digits split into (x_train, y_train, x_val, y_val), standardised.
 
     The split is stratified and determined only by ``seed``; the
@@ -206,7 +207,7 @@ def evaluate(params, x_tr, y_tr, x_va, y_va, *, activation):
 # --------------------------------------------------------------------------
 # Task
 # --------------------------------------------------------------------------
-def train_mlp(cfg: Any) -> Dict[str, float]:
+def train_mlp(cfg: Any) -> dict[str, float]:
     """Train the MLP described by ``cfg`` and return validation metrics.
 
     ``cfg`` is a DictConfig or a plain mapping with the keys of
@@ -262,7 +263,7 @@ def train_mlp(cfg: Any) -> Dict[str, float]:
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
-def main(cfg: DictConfig) -> Dict[str, float]:
+def main(cfg: DictConfig) -> dict[str, float]:
     # JAX logs "Unable to initialize backend 'tpu'" at INFO on CPU/GPU hosts;
     # keep it out of every trial's log.
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)

@@ -33,5 +33,5 @@ def pin_threads() -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1)
-    except Exception:  # noqa: BLE001 - best effort
+    except Exception:
         pass

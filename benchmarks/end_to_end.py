@@ -148,7 +148,7 @@ def run_end_to_end(n_trials: int = 30, repeats: int = 3, sweepers: list[str] | N
                     wd = tmp / f"{name}-{n}-{rep}"
                     try:
                         wall, _ = _multirun(_overrides(name, n, seed=rep), wd)
-                    except Exception as e:  # noqa: BLE001 - recorded, the others go on
+                    except Exception as e:
                         errors[name] = str(e)
                         log(f"end-to-end: {name} FAILED: {e}")
                         continue
@@ -196,7 +196,7 @@ def _joblib_speedup(tmp: Path, n: int, sleep: float, qs: tuple[int, ...], log=pr
               f"sleep={sleep}", "hydra.sweeper.seed=0"]
         try:
             wall, _ = _multirun(ov, wd)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             rows.append({"q": q, "error": str(e)})
             log(f"joblib speed-up: q={q} FAILED: {e}")
             continue

@@ -129,8 +129,8 @@ class SkoptMethod(Method):
 
     def __init__(self, problem: Problem, seed: int, n_trials: int, q: int) -> None:
         import numpy as np
-        from skopt import Optimizer
         from sklearn.utils import check_random_state
+        from skopt import Optimizer
         from skopt.utils import cook_estimator, normalize_dimensions
 
         rng = check_random_state(seed)
@@ -222,7 +222,7 @@ def _torch_one_thread() -> None:
         import torch
 
         torch.set_num_threads(1)
-    except Exception:  # noqa: BLE001 - GPSampler will say what is missing
+    except Exception:
         pass
 
 
@@ -265,7 +265,7 @@ def available(name: str) -> tuple[bool, str]:
     for module in _REQUIRES[name]:
         try:
             importlib.import_module(module)
-        except Exception as e:  # noqa: BLE001 - any import failure means "not available"
+        except Exception as e:
             return False, f"cannot import {module}: {type(e).__name__}: {e}"
     if name == "bayes-jax":
         # The engine may exist but be unfinished: one tiny suggestion tells.
@@ -276,6 +276,6 @@ def available(name: str) -> tuple[bool, str]:
             for _ in range(4):
                 (p,) = m.ask(1)
                 m.tell([p], [get_problem("branin")(p)])
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             return False, f"the JAX engine failed a 4-trial smoke run: {type(e).__name__}: {e}"
     return True, ""

@@ -212,9 +212,9 @@ def measure(method: str, dims: list[int], ns: list[int], repeats: int, max_call_
 def run_overhead(methods: list[str], dims: list[int], ns: list[int], repeats: int, max_call_s: float,
                  budget_s: float, out_dir: Path, log=print) -> list[dict[str, Any]]:
     """Each method in its own subprocess, one after the other; returns all rows."""
-    from benchmarks._env import THREAD_ENV
-
     import os
+
+    from benchmarks._env import THREAD_ENV
 
     rows: list[dict[str, Any]] = []
     out_dir.mkdir(parents=True, exist_ok=True)

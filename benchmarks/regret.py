@@ -80,7 +80,7 @@ def run_job(job: Job) -> dict[str, Any]:
             eval_s += time.perf_counter() - e0
             method.tell(params, vals)
             values += vals
-    except Exception as e:  # noqa: BLE001 - a failed run is recorded, not fatal
+    except Exception as e:
         error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=6)}"
     return {
         **asdict(job),
@@ -141,7 +141,7 @@ def run_jobs(jobs: Sequence[Job], out_path: Path, workers: int = 2, log=print) -
                     job = pending.pop(fut)
                     try:
                         r = fut.result()
-                    except Exception as e:  # noqa: BLE001 - a worker died
+                    except Exception as e:
                         r = {**asdict(job), "values": [], "ask_s": [], "eval_s": 0.0, "wall_s": 0.0, "cpu_s": 0.0,
                              "error": f"worker failed: {type(e).__name__}: {e}", "pid": None}
                     fh.write(json.dumps(r) + "\n")

@@ -374,7 +374,7 @@ def _e2e_tables(e2e: dict[str, Any]) -> list[str]:
             out += ["", f"{r['sweeper']} failed: ```{r['error'][-800:]}```"]
     sp = e2e.get("speedup")
     if sp:
-        out += ["", f"#### Joblib launcher: wall-clock speed-up of a real sweep (issue 6)", "",
+        out += ["", "#### Joblib launcher: wall-clock speed-up of a real sweep (issue 6)", "",
                 f"`hydra/sweeper=bayes` (backend {sp['backend']}), {sp['n_trials']} trials of a "
                 f"{sp['sleep_s']} s sleep task, `hydra/launcher=joblib` with `batch_size = n_jobs = q`; one run "
                 f"each, process start-up included.", ""]

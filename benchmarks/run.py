@@ -114,7 +114,7 @@ def git_state() -> str:
                                capture_output=True, text=True).stdout.strip()
         return f"{head}" + (" + uncommitted changes in hpo_sweeper/ (work in progress of other engineers)"
                             if dirty else "")
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "?"
 
 
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                                             speedup_trials=ec["speedup_trials"], speedup_sleep=ec["speedup_sleep"],
                                             speedup_qs=tuple(ec["speedup_qs"]), log=_log)
             e2e_path.write_text(json.dumps(e2e, indent=1))
-        except Exception as e:  # noqa: BLE001 - the rest of the report still stands
+        except Exception as e:
             _log(f"end-to-end: FAILED: {type(e).__name__}: {e}")
             e2e_path.write_text(json.dumps({"error": str(e)}))
         meta["sections"]["e2e"].update({"wall_s": time.perf_counter() - t0, "load_after": _load()})

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         data = load_sweep(args.sweep_dir)
-    except Exception as e:  # noqa: BLE001 - a clear one-line error for the command line
+    except Exception as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(format_report(data, top=args.top))

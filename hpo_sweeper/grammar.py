@@ -214,7 +214,7 @@ def _check_int_cast(name: str, line: str, numbers: tuple[int, ...], what: str) -
         return
     try:
         written = _parser().parse_override(f"{name}={_INT_CAST.sub('float(', value_text)}").value()
-    except Exception:  # noqa: BLE001 - cannot re-read it: nothing more to check
+    except Exception:
         return
     attrs = ("start", "end") if len(numbers) == 2 else ("start", "stop", "step")
     originals = [getattr(written, a, None) for a in attrs]
@@ -317,7 +317,7 @@ def _reads_back(text: str) -> bool:
         return False  # hydra would read "x y" back, but quoting it matches what users type
     try:
         override = _parser().parse_override(f"k={text}")
-    except Exception:  # noqa: BLE001 - any parse failure means: quote it
+    except Exception:
         return False
     if override.is_sweep_override():
         return False

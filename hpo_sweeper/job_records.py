@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "JobRecord", "clear_job_started", "job_started", "read_job_record", "record_path", "write_job_record", "write_job_started",
+    "JobRecord", "clear_job_started", "job_started", "read_job_record", "record_path", "write_job_record",
+    "write_job_started",
 ]
 
 RECORDS_DIR = Path(".hpo_sweeper") / "jobs"

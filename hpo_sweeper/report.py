@@ -72,7 +72,10 @@ def format_report(data: SweepData, top: int = 10) -> str:
     ranked = sorted((t for t in trials if t.value is not None), key=lambda t: (sign * t.value, t.number))[:top]  # type: ignore[operator]
     names = list(dict.fromkeys(k for t in ranked for k in t.params))
     header = ["rank", "trial", "value", *names]
-    rows = [[str(i + 1), str(t.number), f"{t.value:.6g}", *(_short(t.params.get(n)) for n in names)] for i, t in enumerate(ranked)]
+    rows = [
+        [str(i + 1), str(t.number), f"{t.value:.6g}", *(_short(t.params.get(n)) for n in names)]
+        for i, t in enumerate(ranked)
+    ]
     widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
     lines.append("")
     lines.append(f"Top {len(ranked)} trials:")

@@ -303,7 +303,8 @@ class TrialStore(TrialLog):
         self._added = True
         with self._transaction() as c:
             c.execute(
-                "INSERT INTO trials (number, params, status, value, error, started_at, duration_s, job_dir, proposed_at)"
+                "INSERT INTO trials"
+                " (number, params, status, value, error, started_at, duration_s, job_dir, proposed_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*self._row(trial), time.time()),
             )

@@ -311,7 +311,7 @@ class SweepRunner:
         t0 = time.time()
         try:
             results = list(self.launch(batch))
-        except Exception as e:  # noqa: BLE001 - a launcher crash fails this batch, not the sweep
+        except Exception as e:
             finished = self._after_launcher_error(batch, e, t0)
         else:
             if len(results) != len(batch):

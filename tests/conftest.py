@@ -206,7 +206,7 @@ def _start_ray(root: Path) -> dict[str, Any]:
     cmd = [str(ray), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
            f"--ray-client-server-port={_free_port()}", f"--num-cpus={RAY_CPUS}", f"--num-gpus={RAY_GPUS}",
            "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"]
-    log = open(root / "ray-head.log", "w")  # noqa: SIM115 - the head writes to it for the whole run
+    log = open(root / "ray-head.log", "w")
     # Its own session, so that stopping it (by process group) reaches every Ray process it started.
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import job_dirs, run_app_subprocess
 from hydra.errors import HydraException
 
-from conftest import job_dirs, run_app_subprocess
 from hpo_sweeper.errors import HpoSweeperError
 
 SWEEP_ERRORS = (HydraException, HpoSweeperError)

@@ -34,7 +34,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from conftest import APP_FILE, ROOT
 
 #: Address space of one row's child process. Far above what a healthy row needs (JAX reserves about
@@ -833,9 +832,8 @@ def _context() -> Any:
 
 def run_sweep(overrides: list[str], sweep_dir: str) -> None:
     """The quadratic app's multirun, in this process, as ``hydra_sweep_runner`` runs it."""
-    from hydra.test_utils.test_utils import SweepTaskFunction
-
     from conftest import load_app
+    from hydra.test_utils.test_utils import SweepTaskFunction
 
     runner = SweepTaskFunction()
     runner.calling_file, runner.calling_module = str(APP_FILE), None
@@ -865,7 +863,7 @@ def _child(conn: Any, work: Callable[..., Any], args: tuple[Any, ...], output: s
     try:
         work(*args)
         report = {"ok": True}
-    except BaseException as e:  # noqa: BLE001 - reporting what reached the user is the point
+    except BaseException as e:
         report = {
             "ok": False,
             "type": f"{type(e).__module__}.{type(e).__qualname__}",

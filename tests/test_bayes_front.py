@@ -15,9 +15,9 @@ import pytest
 
 pytest.importorskip("skopt")
 
-from hpo_sweeper import OptimizerError, SearchSpace, create_optimizer  # noqa: E402
-from hpo_sweeper.optimizers.bayes import BayesOptimizer, default_initial_points  # noqa: E402
-from hpo_sweeper.optimizers.random_search import UnitCubeSampler, equal_level_cells  # noqa: E402
+from hpo_sweeper import OptimizerError, SearchSpace, create_optimizer
+from hpo_sweeper.optimizers.bayes import BayesOptimizer, default_initial_points
+from hpo_sweeper.optimizers.random_search import UnitCubeSampler, equal_level_cells
 
 #: cheap acquisition search: these tests are about the front, not about skopt's quality
 FAST = {"n_points": 300, "n_restarts_optimizer": 1}

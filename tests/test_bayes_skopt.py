@@ -19,10 +19,10 @@ import pytest
 
 pytest.importorskip("skopt")
 
-from skopt.space import Categorical, Integer, Real  # noqa: E402
+from skopt.space import Categorical, Integer, Real
 
-from hpo_sweeper import Kind, OptimizerError, Parameter, SearchSpace, create_optimizer  # noqa: E402
-from hpo_sweeper.engines.skopt_engine import SkoptEngine, _decode, _dimension, _encode  # noqa: E402
+from hpo_sweeper import Kind, OptimizerError, Parameter, SearchSpace, create_optimizer
+from hpo_sweeper.engines.skopt_engine import SkoptEngine, _decode, _dimension, _encode
 
 #: engine_options that make a suggestion cheap (quality is not under test there).
 FAST = {"n_points": 300, "n_restarts_optimizer": 1}

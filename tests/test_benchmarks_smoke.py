@@ -13,8 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.problems import PROBLEMS, branin, get_problem, hartmann6, levy, rosenbrock  # noqa: E402
-from benchmarks.regret import Job, aggregate, reference_values, regret_curves, run_job  # noqa: E402
+from benchmarks.problems import PROBLEMS, branin, get_problem, hartmann6, levy, rosenbrock
+from benchmarks.regret import Job, aggregate, reference_values, regret_curves, run_job
 
 
 @pytest.mark.parametrize("name", [n for n, p in PROBLEMS.items() if p.optimum is not None])

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import read_results, read_trials
 
 APPS = Path(__file__).resolve().parent / "apps" / "dropin"

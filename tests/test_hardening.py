@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import read_results, read_trials
 from hydra.errors import HydraException
 
-from conftest import read_results, read_trials
 from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.job_records import MAX_ERROR_CHARS, JobRecord, write_job_record, write_job_started
 from hpo_sweeper.optimizers import create_optimizer
@@ -332,7 +332,7 @@ def test_warm_start_store_with_a_recursive_view_is_stopped(tmp_path: Path, monke
     [
         (None, "not a regular file"),  # /dev/zero
         (b"\x00\xff\xfe binary \x00" * 100, "not UTF-8 text"),
-        ("x,y,value,status\n0.1,1,abc,completed\n".encode(), "the value 'abc' is not a number"),
+        (b"x,y,value,status\n0.1,1,abc,completed\n", "the value 'abc' is not a number"),
         ("\u00e9t\u00e9\n1,2\n".encode("latin-1"), "not UTF-8 text"),
         (b"a,b\n1,2\n", "not a trials.csv"),
     ],

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import job_dirs, load_app, read_results, read_trials, run_app_subprocess, trials_header
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-from conftest import job_dirs, load_app, read_results, read_trials, run_app_subprocess, trials_header
 from hpo_sweeper.errors import HpoSweeperError
 
 SWEEP_ERRORS = (HydraException, HpoSweeperError)  # what a user sees: a message, not a crash

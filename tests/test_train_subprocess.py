@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT, job_dirs, read_results, read_trials, run_app_subprocess, trials_header
 from omegaconf import OmegaConf
 
-from conftest import ROOT, job_dirs, read_results, read_trials, run_app_subprocess, trials_header
 from hpo_sweeper import Kind, SearchSpace
 
 PARAMS = ["optim.lr", "optim.weight_decay", "model.width", "model.depth", "train.batch_size", "model.activation"]

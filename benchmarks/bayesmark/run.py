@@ -87,7 +87,7 @@ def run_job(job: Job) -> dict[str, Any]:
             vals = [problem(p) for p in params]
             method.tell(params, vals)
             values += vals
-    except Exception as e:  # noqa: BLE001 - a failed run is recorded, not fatal
+    except Exception as e:
         error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=6)}"
     return {**asdict(job), "values": values, "ask_s": ask_s, "wall_s": time.perf_counter() - t0,
             "fallbacks": task.failures, "error": error}
@@ -129,7 +129,7 @@ def run_jobs(jobs: list[Job], path: Path, workers: int, log) -> list[dict[str, A
                     job = pending.pop(fut)
                     try:
                         r = fut.result()
-                    except Exception as e:  # noqa: BLE001 - a worker died
+                    except Exception as e:
                         r = {**asdict(job), "values": [], "ask_s": 0.0, "wall_s": 0.0, "fallbacks": 0,
                              "error": f"worker failed: {type(e).__name__}: {e}"}
                     fh.write(json.dumps(r) + "\n")

@@ -8,7 +8,6 @@ from typing import Any
 
 from hpo_sweeper.errors import HpoSweeperError
 
-
 #: Said wherever another sweeper's worker count is mapped to batch_size: the launcher runs the jobs.
 LAUNCHER_HINT = "parallel jobs come from the launcher, e.g. hydra/launcher=joblib hydra.launcher.n_jobs=4"
 

@@ -38,5 +38,5 @@ def enable_compilation_cache(path: str | os.PathLike[str] | bool | None) -> None
         jax.config.update("jax_compilation_cache_dir", str(path))
         # Cache every program that took a noticeable time to build (JAX's default is 1 s).
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
-    except Exception as e:  # noqa: BLE001 - a cache is an optimisation; never fail a sweep over it
+    except Exception as e:
         log.debug("JAX compilation cache not enabled: %s", e)

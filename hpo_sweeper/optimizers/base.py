@@ -56,11 +56,11 @@ class Optimizer(ABC):
             self.history.append((dict(p), value))
             self._observe(dict(p), value)
 
-    def resume(self, n_proposed: int) -> None:
+    def resume(self, n_proposed: int) -> None:  # noqa: B027 - optional hook, no-op by default
         """Advance random streams past ``n_proposed`` proposals an earlier run made,
         so a resumed sweep does not propose the same sequence again."""
 
-    def _observe(self, params: dict[str, Any], value: float | None) -> None:
+    def _observe(self, params: dict[str, Any], value: float | None) -> None:  # noqa: B027 - optional hook
         """Hook for subclasses; ``value`` is in the user's units, None when failed."""
 
     def to_minimize(self, value: float) -> float:

@@ -222,7 +222,7 @@ class _Warmup:
             points = self.space.from_unit(rng.random((3, len(self.space))))
             engine = self.engine_cls(self.space, **self.engine_args)
             engine.suggest(points, rng.random(3), batch_size, [])
-        except Exception as e:  # noqa: BLE001 - a failed warm-up only means compiling later
+        except Exception as e:
             log.debug("GP warm-up failed: %s", e)
 
 

@@ -28,7 +28,12 @@ from omegaconf import DictConfig, OmegaConf
 from hpo_sweeper.compat import translate
 from hpo_sweeper.grammar import Fixed, Passthrough, encode_override, parse_override, parse_spec
 from hpo_sweeper.job_records import (
-    JobRecord, clear_job_started, job_started, read_job_record, write_job_record, write_job_started,
+    JobRecord,
+    clear_job_started,
+    job_started,
+    read_job_record,
+    write_job_record,
+    write_job_started,
 )
 from hpo_sweeper.optimizers import create_optimizer
 from hpo_sweeper.results import atomic_write
@@ -104,7 +109,7 @@ def _mark_started(undo: bool = False) -> None:
 
         hc = HydraConfig.get()
         (clear_job_started if undo else write_job_started)(str(hc.sweep.dir), int(hc.job.num))
-    except Exception:  # noqa: BLE001 - a marker is a safeguard; never fail a job over it
+    except Exception:
         pass
 
 
@@ -114,7 +119,7 @@ def _record(record: JobRecord) -> None:
 
         hc = HydraConfig.get()
         write_job_record(str(hc.sweep.dir), int(hc.job.num), record)
-    except Exception:  # noqa: BLE001 - a record is a safeguard; never fail a job over it
+    except Exception:
         pass
 
 
@@ -324,7 +329,7 @@ class SweeperAdapter:
             group = p.name.split("@")[0]
             try:
                 options = loader.get_group_options(group)
-            except Exception:  # noqa: BLE001 - not a group name Hydra can look up
+            except Exception:
                 continue
             if not options:
                 continue
@@ -350,7 +355,7 @@ class SweeperAdapter:
             data = SweepData(list(store), direction, space.describe()["params"], store.get_meta("name") or "")
             for path in write_plots(data, self.sweep_dir):
                 log.info("Wrote %s", path)
-        except Exception as e:  # noqa: BLE001 - plots must never cost the results
+        except Exception as e:
             log.warning("Could not write the plots: %s", e)
 
     def job_overrides(self, params: Mapping[str, Any]) -> list[str]:
@@ -371,12 +376,14 @@ class SweeperAdapter:
         batch = [self.job_overrides(p) for p in params]
         try:
             self.plugin.validate_batch_is_legal(batch)
-        except Exception as e:  # noqa: BLE001 - hydra raises several types for a bad composition
+        except Exception as e:
             raise SweepConfigError(f"the job config cannot be composed with overrides {batch[0]}: {e}") from e
 
     def _warn_idle_workers(self, batch_size: int) -> None:
         launcher_cfg = self.config.hydra.get("launcher") or {}
-        workers = launcher_cfg.get("n_jobs") or launcher_cfg.get("tasks_per_node") or launcher_cfg.get("array_parallelism")
+        workers = (
+            launcher_cfg.get("n_jobs") or launcher_cfg.get("tasks_per_node") or launcher_cfg.get("array_parallelism")
+        )
         if isinstance(workers, int) and workers > batch_size:
             log.warning(
                 "batch_size=%d but the launcher runs up to %d jobs at once: %d workers would idle. "
@@ -435,7 +442,7 @@ def _job_result(r: JobReturn, sweep_dir: Path, number: int) -> JobResult:
     job_dir = None
     try:
         job_dir = str(r.hydra_cfg.hydra.runtime.output_dir)  # type: ignore[union-attr]
-    except Exception:  # noqa: BLE001 - a launcher may not fill hydra_cfg for a crashed job
+    except Exception:
         pass
     record = read_job_record(sweep_dir, number)
     common = {

@@ -4,7 +4,7 @@ to ``_impl.SweeperAdapter``, imported when a sweep starts."""
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, List, Optional
+from typing import Any
 
 from hydra.errors import CompactHydraException
 from hydra.plugins.sweeper import Sweeper
@@ -26,7 +26,7 @@ class _HpoSweeper(Sweeper):
 
     def __init__(self, **settings: Any) -> None:
         self.settings = settings
-        self._adapter: Optional[Any] = None
+        self._adapter: Any | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         from hydra_plugins.hpo_sweeper_plugin._impl import SweeperAdapter
@@ -34,7 +34,7 @@ class _HpoSweeper(Sweeper):
         self._adapter = SweeperAdapter(self, self.kind, self.settings)
         self._adapter.setup(hydra_context=hydra_context, task_function=task_function, config=config)
 
-    def sweep(self, arguments: List[str]) -> Any:
+    def sweep(self, arguments: list[str]) -> Any:
         assert self._adapter is not None, "setup() must run before sweep()"
         from hpo_sweeper.errors import HpoSweeperError
 

@@ -1,8 +1,9 @@
 """Cap OpenBLAS's thread count while the engine runs.
 
 On CPU, jaxlib sends Cholesky and triangular solves to the LAPACK/BLAS that scipy
-ships (OpenBLAS, through ``scipy.linalg.cython_lapack``). For the engine's matrices (tens to a thousand rows) OpenBLAS's worker
-threads cost more than they bring, and on a busy machine they are catastrophic: measured
+ships (OpenBLAS, through ``scipy.linalg.cython_lapack``). For the engine's matrices (tens to a
+thousand rows) OpenBLAS's worker threads cost more than they
+bring, and on a busy machine they are catastrophic: measured
 on 2 loaded cores, a suggestion at n=40 took a median 0.8 s with OpenBLAS's default
 threads and 0.04 s with one thread. ``limit(k)`` sets the count through OpenBLAS's own
 ``*_set_num_threads`` (what threadpoolctl does, without the dependency) and restores the

@@ -1,7 +1,6 @@
 # Copyright (c) Facebook, Inc. and its affiliates. All Rights Reserved
-from omegaconf import DictConfig
-
 import hydra
+from omegaconf import DictConfig
 
 
 @hydra.main(config_path="conf", config_name="config")
