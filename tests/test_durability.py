@@ -270,3 +270,53 @@ def _table_dump(db: Path) -> list[tuple]:
             "SELECT * FROM meta ORDER BY key").fetchall()
     finally:
         con.close()
+
+
+def test_a_finished_grid_runs_again_and_keeps_the_earlier_run(quadratic_sweep, tmp_path: Path) -> None:
+    """As with Hydra's basic sweeper, the same grid command into the same sweep dir runs the grid
+    again, numbered from 0 (hydra-core's IntegrationTestSuite relies on it); the earlier run is
+    moved to .hpo_sweeper/previous/1, whole, never overwritten. An unfinished grid resumes instead."""
+    sweep_dir = tmp_path / "grid"
+    args = ["hydra/sweeper=grid", "x=0.1,0.2", "y=1"]
+    quadratic_sweep(args, sweep_dir=sweep_dir)
+    first = (sweep_dir / "trials.csv").read_text()
+    first_job_config = (sweep_dir / "0" / ".hydra" / "overrides.yaml").read_text()
+    (sweep_dir / "0" / "mine.txt").write_text("written by job 0 of the first run")
+    quadratic_sweep(args, sweep_dir=sweep_dir)
+    previous = sweep_dir / ".hpo_sweeper" / "previous" / "1"
+    assert (previous / "trials.csv").read_text() == first
+    assert (previous / "0" / "mine.txt").read_text() == "written by job 0 of the first run"
+    assert (previous / "0" / ".hydra" / "overrides.yaml").read_text() == first_job_config
+    assert (previous / "trials.db").is_file() and (previous / "jobs").is_dir()
+    # The new run: jobs 0 and 1 again, in fresh job dirs, with its own store and results.
+    assert not (sweep_dir / "0" / "mine.txt").exists()
+    rows = list(csv.DictReader(open(sweep_dir / "trials.csv", newline="")))
+    assert [(r["number"], r["x"], r["status"]) for r in rows] == [("0", "0.1", "completed"), ("1", "0.2", "completed")]
+    assert yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())["n_completed"] == 2
+    # A third run moves the second aside too, and the first stays where it was.
+    quadratic_sweep(args, sweep_dir=sweep_dir)
+    assert (sweep_dir / ".hpo_sweeper" / "previous" / "2" / "trials.csv").read_text().count("\n") == 3
+    assert (previous / "trials.csv").read_text() == first
+
+
+def test_a_grid_killed_after_its_last_job_resumes_instead_of_running_again(quadratic_sweep, tmp_path: Path) -> None:
+    """Every point run, but the run did not end by itself (killed before writing its results: the
+    store's ended_by_itself is still false): the next run resumes, runs nothing, and ends."""
+    sweep_dir = tmp_path / "grid"
+    args = ["hydra/sweeper=grid", "x=0.1,0.2", "y=1"]
+    quadratic_sweep(args, sweep_dir=sweep_dir)
+    con = sqlite3.connect(sweep_dir / "trials.db")
+    with con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'ended_by_itself'").fetchone() == ("true",)
+        con.execute("UPDATE meta SET value = 'false' WHERE key = 'ended_by_itself'")  # as a kill leaves it
+    con.close()
+    (sweep_dir / "optimization_results.yaml").unlink()  # killed before the results were written
+    (sweep_dir / "0" / "mine.txt").write_text("written by job 0")
+    quadratic_sweep(args, sweep_dir=sweep_dir)
+    assert not (sweep_dir / ".hpo_sweeper" / "previous").exists()
+    assert (sweep_dir / "0" / "mine.txt").read_text() == "written by job 0"
+    summary = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    assert summary["n_completed"] == 2
+    # This run ended by itself: the same command now runs the grid again.
+    quadratic_sweep(args, sweep_dir=sweep_dir)
+    assert (sweep_dir / ".hpo_sweeper" / "previous" / "1" / "0" / "mine.txt").is_file()

@@ -44,12 +44,4 @@ class TestGridSweeperBatches(BatchedSweeperTestSuite):
     ],
 )
 class TestGridSweeperIntegration(IntegrationTestSuite):
-
-    # Known divergence, left visible: this test runs the same command twice into the same
-    # hydra.sweep.dir and expects the job to run again as job 0. Our sweepers resume a sweep
-    # from the trial store they find there (README, "Durable sweeps"), so the second run finds
-    # the one-point grid finished and runs nothing. Resolving it is a decision about resume
-    # semantics, not a translation; strict, so the mark fails once the behaviour changes.
-    @pytest.mark.xfail(strict=True, reason="a rerun into the same sweep dir resumes the finished sweep")
-    def test_to_absolute_path_multirun(self, tmpdir, task_launcher_cfg, extra_flags) -> None:  # type: ignore
-        super().test_to_absolute_path_multirun(tmpdir, task_launcher_cfg, extra_flags)
+    pass

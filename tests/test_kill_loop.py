@@ -2,7 +2,11 @@
 
 Four sweeps (random and grid, batch 1 and 3, some trials failing) are each killed
 5 times, at moments drawn from a seeded RNG within a run's duration, and then
-rerun with the same command until one run ends by itself. A kill moment is either
+rerun with the same command until one run ends by itself. A grid that ends by itself
+before its five kills is checked and left (run again, a finished grid starts over, as
+Hydra's basic sweeper does); its remaining kills go to the same grid in a fresh sweep
+dir. A random sweep that ends by itself is simply rerun (it resumes, with nothing
+left to do). A kill moment is either
 a time during start-up, or a short random delay after the k-th job of this run
 finished (k random): the second kind lands amid batches, where some jobs of a batch
 have finished and left their records and others have not. After every kill and at
@@ -98,7 +102,9 @@ def check_invariants(sweep_dir: Path, completed: dict[int, dict], job_dirs: dict
     job_dirs.update(now)
 
 
-def run_with_kills(sweep_dir: Path, settings: list[str], n_trials: int, grid: bool, rng: random.Random) -> int:
+def run_with_kills(base: Path, settings: list[str], n_trials: int, grid: bool, rng: random.Random) -> int:
+    part = 0
+    sweep_dir = base / str(part)
     completed: dict[int, dict] = {}
     job_dirs: dict[str, str] = {}
     kills = 0
@@ -122,12 +128,19 @@ def run_with_kills(sweep_dir: Path, settings: list[str], n_trials: int, grid: bo
         else:
             _, err = proc.communicate()
             assert proc.returncode == 0, err
+            if grid:  # ended by itself: check it, and spend the remaining kills on a fresh sweep dir
+                check_invariants(sweep_dir, completed, job_dirs)
+                check_final(sweep_dir, n_trials, grid)
+                part += 1
+                sweep_dir, completed, job_dirs = base / str(part), {}, {}
+                continue
         check_invariants(sweep_dir, completed, job_dirs)
     # Then the same command until a run ends by itself.
     res = subprocess.run(command(sweep_dir, settings, n_trials, grid), capture_output=True, text=True,
                          timeout=300, env=env)
     assert res.returncode == 0, res.stderr
     check_invariants(sweep_dir, completed, job_dirs)
+    check_final(sweep_dir, n_trials, grid)
     return kills
 
 
@@ -173,5 +186,4 @@ def test_kill_loop(tmp_path: Path) -> None:
     for name, (settings, n_trials) in SWEEPS.items():
         grid = name.startswith("grid")
         total += run_with_kills(tmp_path / name, settings, n_trials, grid, rng)
-        check_final(tmp_path / name, n_trials, grid)
     assert total >= 20

@@ -36,10 +36,11 @@ from hpo_sweeper.job_records import (
     write_job_started,
 )
 from hpo_sweeper.optimizers import create_optimizer
+from hpo_sweeper.rerun import ENDED_BY_ITSELF, archive_finished_grid
 from hpo_sweeper.results import atomic_write
 from hpo_sweeper.space import Kind, Parameter, SearchSpace
 from hpo_sweeper.store import StoreError, TrialStore
-from hpo_sweeper.sweep import EarlyStop, JobResult, SweepConfigError, SweepRunner, SweepSettings
+from hpo_sweeper.sweep import EarlyStop, JobResult, SweepConfigError, SweepFailed, SweepRunner, SweepSettings
 from hpo_sweeper.sweep_dir import check_sweep_dir
 from hpo_sweeper.trials import Trial, TrialStatus
 from hpo_sweeper.warm_start import load_warm_start, validate_enqueued
@@ -196,6 +197,13 @@ class SweeperAdapter:
 
         self.sweep_dir = Path(str(self.config.hydra.sweep.dir))
         storage = Path(s.get("storage") or self.sweep_dir / "trials.db")
+        if self.kind == "grid":  # a finished grid runs again, as with Hydra's basic sweeper (hpo_sweeper/rerun.py)
+            previous = archive_finished_grid(
+                self.sweep_dir, storage, n_trials, identity, _json_normalised(space.describe())
+            )
+            if previous is not None:
+                log.warning("The grid in %s had finished: it runs again, as Hydra's basic sweeper would; "
+                            "the earlier run's results and job dirs were moved to %s", self.sweep_dir, previous)
         check_sweep_dir(self.sweep_dir, storage)
         with TrialStore(storage) as store:
             # Checked before anything is written to the store.
@@ -217,8 +225,14 @@ class SweeperAdapter:
                 enqueue=enqueue, warm_start=warm_start, early_stop=early_stop, recover=self._recover,
                 validate=self._validate, started=lambda t: job_started(self.sweep_dir, t.number),
             )
+            store.set_meta(ENDED_BY_ITSELF, False)  # until this run's loop ends (hpo_sweeper/rerun.py)
             try:
-                runner.run()
+                try:
+                    runner.run()
+                except SweepFailed:
+                    store.set_meta(ENDED_BY_ITSELF, True)  # every trial failed: the sweep still ended
+                    raise
+                store.set_meta(ENDED_BY_ITSELF, True)
             finally:
                 if s.get("plots", True) and store.count(TrialStatus.COMPLETED):
                     if any(t.value is not None for t in store):
