@@ -156,7 +156,7 @@ def _save(fig: Any, path: Path) -> None:
     """Render to memory, then write atomically: never through a link planted at ``path``."""
     import io
 
-    from hpo_sweeper.results import atomic_write
+    from hpo_sweeper.files import atomic_write
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
