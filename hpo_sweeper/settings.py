@@ -22,10 +22,14 @@ from hpo_sweeper.direction import Direction
 from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.validation import check_bool, check_int, check_number
 
-__all__ = ["MAX_SEED", "EarlyStop", "SweepConfigError", "SweepSettings"]
+__all__ = ["KIND_DEFAULTS", "MAX_SEED", "EarlyStop", "SweepConfigError", "SweepSettings"]
 
 #: Seeds every optimiser and engine accepts (numpy, scipy.qmc, scikit-optimize).
 MAX_SEED = 2**32 - 1
+
+
+#: Where a sweeper's default differs from ``SweepSettings``'s: a grid runs whole unless capped.
+KIND_DEFAULTS: dict[str, dict[str, Any]] = {"grid": {"n_trials": None}}
 
 
 class SweepConfigError(HpoSweeperError, ValueError):

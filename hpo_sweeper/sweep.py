@@ -28,10 +28,10 @@ from typing import Any
 from hpo_sweeper.drivers import BatchDriver, Driver, ExecutorDriver, InlineDriver, JobResult, Objective
 from hpo_sweeper.loop import SweepFailed, SweepLoop
 from hpo_sweeper.optimizers.base import Optimizer
-from hpo_sweeper.optimizers.factory import check_kind, check_options, create_optimizer
+from hpo_sweeper.optimizers.factory import check_kind, check_options, create_optimizer, option_defaults
 from hpo_sweeper.resume import Hints, check_resumable, json_normalised, reconcile_seed
 from hpo_sweeper.results import best_trial
-from hpo_sweeper.settings import EarlyStop, SweepConfigError, SweepSettings
+from hpo_sweeper.settings import KIND_DEFAULTS, EarlyStop, SweepConfigError, SweepSettings
 from hpo_sweeper.space import SearchSpace
 from hpo_sweeper.store import TrialStore, load_trials
 from hpo_sweeper.sweep_dir import check_sweep_dir
@@ -45,7 +45,7 @@ __all__ = [
 log = logging.getLogger("hpo_sweeper")
 
 #: Optimiser options that may change when a sweep resumes (how, not what): left out of its identity.
-RESUMABLE_OPTIONS = frozenset({"engine_options", "n_trials"})
+RESUMABLE_OPTIONS = frozenset({"engine_options", "n_trials", "direction"})  # direction: a key of its own
 
 
 class Sweep:
@@ -80,7 +80,8 @@ class Sweep:
         check_kind(kind)
         fields = SweepSettings.field_names()
         self.space, self.kind, self.name, self.hints = space, kind, name, hints
-        self.settings = SweepSettings(**{k: v for k, v in settings_and_options.items() if k in fields})
+        given = {k: v for k, v in settings_and_options.items() if k in fields}
+        self.settings = SweepSettings(**{**KIND_DEFAULTS.get(kind, {}), **given})
         self.options = {k: v for k, v in settings_and_options.items() if k not in fields}
         check_options(kind, self.options, also=fields - {"seed"})
         self.sweep_dir = None if sweep_dir is None else Path(sweep_dir)
@@ -144,7 +145,9 @@ class Sweep:
         s = self.settings
         return json_normalised({
             "kind": self.kind, "direction": s.direction, "objective": s.objective, **self.identity_extra,
-            "options": {k: v for k, v in self.options.items() if k not in RESUMABLE_OPTIONS},
+            # Unset options count at their defaults, so that leaving one out means what it says.
+            "options": {k: v for k, v in {**option_defaults(self.kind), **self.options}.items()
+                        if k not in RESUMABLE_OPTIONS},
         })
 
     @property

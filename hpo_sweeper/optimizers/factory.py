@@ -13,7 +13,7 @@ from typing import Any
 from hpo_sweeper.optimizers.base import Optimizer, OptimizerError
 from hpo_sweeper.space import SearchSpace
 
-__all__ = ["OPTIMIZER_KINDS", "check_kind", "create_optimizer", "option_names"]
+__all__ = ["OPTIMIZER_KINDS", "check_kind", "create_optimizer", "option_defaults", "option_names"]
 
 #: kind -> "module:class"
 OPTIMIZER_KINDS: dict[str, str] = {
@@ -47,6 +47,19 @@ def option_names(kind: str) -> set[str]:
     """The keyword options the ``kind`` optimiser accepts (``seed`` left out), without building it:
     the bayes module imports no engine until an optimiser is made."""
     return _keyword_names(_optimizer_class(kind)) - {"seed"}
+
+
+def option_defaults(kind: str) -> dict[str, Any]:
+    """Each keyword option of the ``kind`` optimiser and its default (where the defaults live)."""
+    out: dict[str, Any] = {}
+    for klass in reversed(_optimizer_class(kind).__mro__):
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        for p in inspect.signature(init).parameters.values():
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "seed":
+                out[p.name] = p.default
+    return {k: v for k, v in out.items() if k in option_names(kind)}
 
 
 def check_options(kind: str, options: Any, *, also: Any = ()) -> None:
