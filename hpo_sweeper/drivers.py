@@ -26,7 +26,7 @@ import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from hpo_sweeper.trials import Trial, TrialPruned
 
@@ -78,7 +78,7 @@ class LaunchFailed:
     error: Exception
 
 
-Event = Union[Started, Reported, Finished, LaunchFailed]
+Event = Started | Reported | Finished | LaunchFailed
 
 
 class Driver(ABC):
@@ -111,7 +111,7 @@ class Driver(ABC):
         """Whether ``trial``'s job started, for a trial left running by a dead sweep."""
         return trial.started_at is not None
 
-    def recover(self, trial: Trial) -> JobResult | None:  # noqa: ARG002 - a hook
+    def recover(self, trial: Trial) -> JobResult | None:
         """The result of a job that finished after the sweep's last save, if it left one."""
         return None
 

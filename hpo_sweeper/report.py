@@ -100,10 +100,10 @@ def write_plots(data: SweepData, out_dir: str | Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7, 4))
     if done:
         xs = [t.number for t in done]
-        ys = [t.value for t in done]
+        ys = [float(t.value) for t in done if t.value is not None]
         best, running = [], math.inf
         for y in ys:
-            running = min(running, sign * y)  # type: ignore[operator]
+            running = min(running, sign * y)
             best.append(sign * running)
         ax.scatter(xs, ys, s=14, alpha=0.6, label="trial value")
         ax.step(xs, best, where="post", color="C3", label="best so far")
@@ -125,20 +125,20 @@ def write_plots(data: SweepData, out_dir: str | Path) -> list[Path]:
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
     for ax, name in zip(axes.flat, names):
-        xs = [t.params.get(name) for t in done]
-        ys = [t.value for t in done]
+        values = [t.params.get(name) for t in done]
+        objective = [float(t.value) for t in done if t.value is not None]
         spec = data.space.get(name, {})
-        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs):
-            ax.scatter(xs, ys, s=14, alpha=0.7)
-            if spec.get("log") or (not spec and _looks_log(xs)):
+        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in values):
+            ax.scatter(values, objective, s=14, alpha=0.7)
+            if spec.get("log") or (not spec and _looks_log(values)):
                 ax.set_xscale("log")
                 ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks collide
-            elif all(isinstance(x, int) for x in xs):
+            elif all(isinstance(x, int) for x in values):
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         else:
-            labels = list(dict.fromkeys(repr(x) if not isinstance(x, str) else x for x in xs))
-            pos = [labels.index(repr(x) if not isinstance(x, str) else x) for x in xs]
-            ax.scatter(pos, ys, s=14, alpha=0.7)
+            labels = list(dict.fromkeys(repr(x) if not isinstance(x, str) else x for x in values))
+            pos = [labels.index(repr(x) if not isinstance(x, str) else x) for x in values]
+            ax.scatter(pos, objective, s=14, alpha=0.7)
             ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize=8)
         ax.set_xlabel(name)
         ax.set_ylabel("objective")

@@ -19,7 +19,9 @@ from typing import Any
 from hpo_sweeper.store import StoreError
 from hpo_sweeper.trials import TrialLog
 
-__all__ = ["Hints", "check_resumable", "describe_settings_change", "describe_space_change", "reconcile_seed"]
+__all__ = [
+    "PYTHON_HINTS", "Hints", "check_resumable", "describe_settings_change", "describe_space_change", "reconcile_seed",
+]
 
 log = logging.getLogger("hpo_sweeper")
 
@@ -33,6 +35,10 @@ class Hints:
     seed: str = "seed={}"
 
 
+#: The Python API's: keyword arguments of ``Sweep``.
+PYTHON_HINTS = Hints()
+
+
 def check_resumable(
     store: TrialLog,
     where: str,
@@ -41,7 +47,7 @@ def check_resumable(
     *,
     allow_space: bool,
     allow_settings: bool,
-    hints: Hints = Hints(),
+    hints: Hints = PYTHON_HINTS,
 ) -> None:
     """Refuse to resume a stored sweep whose trials would mean something else now.
 
@@ -84,7 +90,7 @@ def check_resumable(
         )
 
 
-def reconcile_seed(store: TrialLog, seed: int | None, *, quiet: bool = False, hints: Hints = Hints()) -> int:
+def reconcile_seed(store: TrialLog, seed: int | None, *, quiet: bool = False, hints: Hints = PYTHON_HINTS) -> int:
     """The stored seed when resuming (a different one given is ignored, with a warning), else
     ``seed``, else a drawn one (logged, so the sweep can be repeated). Records it in the store."""
     stored_seed = store.get_meta("seed")

@@ -112,7 +112,8 @@ class SweepSettings:
         # A key path with an empty part ('metrics..loss', 'loss.') can never match a returned value:
         # refused here rather than failing every trial.
         if obj is not None and (not isinstance(obj, str) or not all(part.strip() for part in obj.split("."))):
-            raise e(f"objective must be null or a dotted key of non-empty parts such as 'metrics.val_loss', got {obj!r}")
+            raise e(f"objective must be null or a dotted key of non-empty parts such as 'metrics.val_loss', "
+                    f"got {obj!r}")
         check_number("max_failure_rate", self.max_failure_rate, low=0, high=1, error=e)
         if self.storage is not None and not isinstance(self.storage, str):
             object.__setattr__(self, "storage", str(self.storage))  # a Path is a path

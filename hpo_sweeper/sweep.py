@@ -29,8 +29,8 @@ from hpo_sweeper.drivers import BatchDriver, Driver, ExecutorDriver, InlineDrive
 from hpo_sweeper.loop import SweepFailed, SweepLoop
 from hpo_sweeper.optimizers.base import Optimizer
 from hpo_sweeper.optimizers.factory import check_kind, check_options, create_optimizer, option_defaults
-from hpo_sweeper.resume import Hints, check_resumable, json_normalised, reconcile_seed
 from hpo_sweeper.results import best_trial
+from hpo_sweeper.resume import PYTHON_HINTS, Hints, check_resumable, json_normalised, reconcile_seed
 from hpo_sweeper.settings import KIND_DEFAULTS, EarlyStop, SweepConfigError, SweepSettings
 from hpo_sweeper.space import SearchSpace
 from hpo_sweeper.store import TrialStore, load_trials
@@ -74,7 +74,7 @@ class Sweep:
         name: str = "sweep",
         sweep_dir: str | os.PathLike[str] | None = None,
         identity: Mapping[str, Any] | None = None,
-        hints: Hints = Hints(),
+        hints: Hints = PYTHON_HINTS,
         **settings_and_options: Any,
     ) -> None:
         check_kind(kind)

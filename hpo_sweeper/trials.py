@@ -31,7 +31,7 @@ class TrialStatus(str, enum.Enum):
 FINISHED = frozenset({TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.PRUNED})
 
 
-class TrialPruned(Exception):  # noqa: N818 - the name Optuna's users know
+class TrialPruned(Exception):
     """Raised by an objective to stop its trial on purpose: recorded ``pruned``, not failed."""
 
 

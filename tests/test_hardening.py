@@ -20,13 +20,13 @@ import pytest
 from conftest import read_results, read_trials
 from hydra.errors import HydraException
 
+from hpo_sweeper.drivers import BatchDriver, JobResult
 from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.job_records import MAX_ERROR_CHARS, JobRecord, write_job_record, write_job_started
-from hpo_sweeper.optimizers import create_optimizer
-from hpo_sweeper.store import StoreError, TrialStore
-from hpo_sweeper.drivers import BatchDriver, JobResult
 from hpo_sweeper.loop import SweepLoop, _oneline
+from hpo_sweeper.optimizers import create_optimizer
 from hpo_sweeper.settings import EarlyStop, SweepConfigError, SweepSettings
+from hpo_sweeper.store import StoreError, TrialStore
 from hpo_sweeper.trials import Trial, TrialLog, TrialStatus
 from hpo_sweeper.warm_start import WarmStartError, load_warm_start, validate_enqueued
 from hydra_plugins.hpo_sweeper_plugin.space_from_hydra import build_space

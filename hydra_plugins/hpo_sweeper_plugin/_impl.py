@@ -81,7 +81,8 @@ class SweeperAdapter:
         self._validate([sweep.enqueue[0] if sweep.enqueue else representative_point(space)])
         batch_size = sweep.batch_size(launcher_workers(self.config))
         driver = BatchDriver(
-            self._launch, batch_size, validate=self._validate, recover=lambda t: recover_result(self.sweep_dir, t.number),
+            self._launch, batch_size, validate=self._validate,
+            recover=lambda t: recover_result(self.sweep_dir, t.number),
             started=lambda t: job_started(self.sweep_dir, t.number),
         )
 

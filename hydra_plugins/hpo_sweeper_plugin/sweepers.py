@@ -53,16 +53,16 @@ class _HpoSweeper(Sweeper):
 class GridSweeper(_HpoSweeper):
     """Cartesian product of the search space (Hydra's basic sweeper, plus intervals)."""
 
-    kind = "grid"  # type: ignore[assignment]
+    kind = "grid"
 
 
 class RandomSweeper(_HpoSweeper):
     """Random and quasi-random (sobol, halton, lhs) search."""
 
-    kind = "random"  # type: ignore[assignment]
+    kind = "random"
 
 
 class BayesSweeper(_HpoSweeper):
     """Gaussian-process Bayesian optimisation (JAX or scikit-optimize engine)."""
 
-    kind = "bayes"  # type: ignore[assignment]
+    kind = "bayes"
