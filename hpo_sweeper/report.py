@@ -43,16 +43,10 @@ def load_sweep(sweep_dir: str | Path) -> SweepData:
     csv_path = sweep_dir / "trials.csv"
     if not csv_path.exists():
         raise FileNotFoundError(f"{sweep_dir} holds neither trials.db nor trials.csv: is it a sweep directory?")
-    import csv
+    from hpo_sweeper.trials_csv import read_rows
 
-    trials = []
-    with open(csv_path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        fixed_cols = {"number", "value", "status", "error", "duration_s", "started_at"}
-        for row in reader:
-            params = {k.removeprefix("params."): _guess(v) for k, v in row.items() if k not in fixed_cols}
-            value = float(row["value"]) if row["value"] else None
-            trials.append(Trial(int(row["number"]), params, TrialStatus(row["status"]), value, row["error"] or None))
+    trials = [Trial(row.number if row.number is not None else i, row.params, TrialStatus(row.status), row.value,
+                    row.error) for i, row in enumerate(read_rows(csv_path))]
     return SweepData(trials, direction, {}, str(summary.get("name", "")))
 
 
@@ -175,16 +169,3 @@ def _looks_log(xs: Sequence[Any]) -> bool:
 def _short(v: Any, limit: int = 14) -> str:
     text = f"{v:.4g}" if isinstance(v, float) else str(v)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _guess(cell: str) -> Any:
-    if cell == "null":
-        return None
-    if cell in ("true", "false"):
-        return cell == "true"
-    for cast in (int, float):
-        try:
-            return cast(cell)
-        except ValueError:
-            pass
-    return cell

@@ -7,8 +7,6 @@ moment leaves the previous complete version, never half a file.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -17,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from hpo_sweeper import trials_csv
 from hpo_sweeper.files import atomic_write
 from hpo_sweeper.trials import Trial, TrialStatus
 
@@ -80,53 +79,12 @@ def write_results(
     return summary
 
 
-#: The trial columns of trials.csv; a parameter of the same name gets the column ``params.<name>``.
-TRIAL_COLUMNS = ("number", "value", "status", "error", "duration_s", "started_at")
-
-
-def param_column(name: str) -> str:
-    return f"params.{name}" if name in TRIAL_COLUMNS else name
-
-
 def trials_csv_text(trials: Sequence[Trial], param_names: Sequence[str]) -> str:
-    extra_names = sorted({k for t in trials for k in t.params} - set(param_names))
-    names = [param_column(n) for n in [*param_names, *extra_names]]
-    columns = ["number", *names, "value", "status", "error", "duration_s", "started_at"]
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(columns)
-    for t in trials:
-        row: list[Any] = [t.number]
-        row += [_cell(t.params.get(n, "")) for n in [*param_names, *extra_names]]
-        row += [
-            "" if t.value is None else repr(t.value),
-            t.status.value,
-            t.error or "",
-            "" if t.duration_s is None else f"{t.duration_s:.3f}",
-            "" if t.started_at is None else _iso(t.started_at),
-        ]
-        writer.writerow(row)
-    return buf.getvalue()
+    return trials_csv.to_text(trials, param_names)
 
 
 def write_trials_csv(path: Path, trials: Sequence[Trial], param_names: Sequence[str]) -> None:
-    atomic_write(path, trials_csv_text(trials, param_names))
-
-
-def _cell(v: Any) -> Any:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return repr(v)
-    return v
-
-
-def _iso(ts: float) -> str:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
+    atomic_write(path, trials_csv.to_text(trials, param_names))
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
