@@ -31,8 +31,8 @@ from typing import Any
 from hpo_sweeper.trials import Trial, TrialPruned
 
 __all__ = [
-    "BatchDriver", "Driver", "Event", "ExecutorDriver", "Finished", "InlineDriver", "JobResult", "LaunchFailed",
-    "Reported", "Started", "call_objective",
+    "Abandoned", "BatchDriver", "Driver", "Event", "ExecutorDriver", "Finished", "InlineDriver", "JobResult",
+    "LaunchFailed", "Reported", "Started", "call_objective",
 ]
 
 
@@ -71,6 +71,13 @@ class Finished:
 
 
 @dataclass
+class Abandoned:
+    """The user stopped the sweep (Ctrl-C) while this trial ran: it did not fail, nor die."""
+
+    trial: Trial
+
+
+@dataclass
 class LaunchFailed:
     """The launcher raised for a whole batch (a worker process died and took the pool with it)."""
 
@@ -78,7 +85,7 @@ class LaunchFailed:
     error: Exception
 
 
-Event = Started | Reported | Finished | LaunchFailed
+Event = Started | Reported | Finished | LaunchFailed | Abandoned
 
 
 class Driver(ABC):
@@ -230,7 +237,13 @@ class InlineDriver(Driver):
             return
         trial = self._queue[0]
         yield Started(trial, time.time())  # recorded before the work: a kill now is a death
-        result = call_objective(self.objective, trial.params)
+        try:
+            result = call_objective(self.objective, trial.params)
+        except KeyboardInterrupt:
+            # Unmarked, a resumed sweep runs it again without counting a death (max_reruns).
+            self._queue.pop(0)
+            yield Abandoned(trial)
+            raise
         self._queue.pop(0)
         yield Finished(trial, result)
 

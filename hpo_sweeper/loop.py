@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hpo_sweeper.drivers import Driver, Event, Finished, JobResult, LaunchFailed, Reported, Started
+from hpo_sweeper.drivers import Abandoned, Driver, Event, Finished, JobResult, LaunchFailed, Reported, Started
 from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.job_records import bound_text
 from hpo_sweeper.objective import ObjectiveError, extract_objective
@@ -172,6 +172,10 @@ class SweepLoop:
             return [self._finish(self._current(event.trial), event.result)]
         if isinstance(event, LaunchFailed):
             return self._after_launcher_error(event.trials, event.error)
+        if isinstance(event, Abandoned):
+            current = self._current(event.trial)
+            self.trials.update(current.replace(started_at=None))
+            return []
         raise TypeError(f"unknown trial event {event!r}")
 
     def _current(self, trial: Trial) -> Trial:

@@ -223,3 +223,19 @@ def test_exhausted_space_stops_with_a_reason() -> None:
     run = loop("grid", BatchDriver(launch_ok, 3), 20)
     run.run()
     assert len(run.trials) == 8 and "exhausted" in (run.stop_reason or "")
+
+
+def test_ctrl_c_in_an_inline_trial_leaves_it_to_run_again_without_a_death(tmp_path: Path) -> None:
+    def objective(params: dict[str, Any]) -> float:
+        if params["x"] == 2:
+            raise KeyboardInterrupt
+        return value_of(params)
+
+    with TrialStore(tmp_path / "t.db") as store:
+        with pytest.raises(KeyboardInterrupt):
+            loop("grid", InlineDriver(objective), 8, trials=store).run()
+        stopped = [t for t in store if t.status is TrialStatus.RUNNING]
+    assert len(stopped) == 1 and stopped[0].started_at is None
+    with TrialStore(tmp_path / "t.db") as store:
+        loop("grid", InlineDriver(value_of), 8, trials=store).run()
+        assert store.get_meta("deaths") is None and store.n_finished() == 8
