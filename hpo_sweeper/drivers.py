@@ -2,9 +2,10 @@
 
 The loop (``hpo_sweeper.loop``) proposes trials, records them, and hands them to a
 driver (``submit``); then it consumes the events the driver yields (``events``):
-``Started``, ``Reported`` (an intermediate value, for pruning), ``Finished``, or
-``LaunchFailed`` when a launcher gave up on a whole batch. A driver says how many
-more trials it takes now (``capacity``), so one loop serves every way of running:
+``Started``, ``Reported`` (an intermediate value, for pruning), ``Finished``,
+``LaunchFailed`` when a launcher gave up on a whole batch, or ``Abandoned`` on Ctrl-C.
+A driver says how many more trials it takes now (``capacity``), so one loop serves
+every way of running:
 
 * ``BatchDriver``: a ``launch`` callable that runs a batch and returns one
   ``JobResult`` per trial (Hydra's launchers). It takes a batch only when idle, and
