@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,12 +116,16 @@ class SweepSettings:
             raise e(f"objective must be null or a dotted key of non-empty parts such as 'metrics.val_loss', "
                     f"got {obj!r}")
         check_number("max_failure_rate", self.max_failure_rate, low=0, high=1, error=e)
-        if self.storage is not None and not isinstance(self.storage, str):
-            object.__setattr__(self, "storage", str(self.storage))  # a Path is a path
+        if isinstance(self.storage, os.PathLike):
+            object.__setattr__(self, "storage", os.fspath(self.storage))
+        if self.storage is not None and not (isinstance(self.storage, str) and self.storage.strip()):
+            raise e(f"storage must be null or a file path, got {self.storage!r}")
         for name in ("allow_space_change", "allow_settings_change", "plots"):
             check_bool(name, getattr(self, name), error=e)
-        if not isinstance(self.warm_start, (list, tuple)) or not all(isinstance(p, str) for p in self.warm_start):
+        if not isinstance(self.warm_start, (list, tuple)) or not all(isinstance(p, (str, os.PathLike))
+                                                                      for p in self.warm_start):
             raise e(f"warm_start must be a list of paths, got {self.warm_start!r}")
+        object.__setattr__(self, "warm_start", [os.fspath(p) for p in self.warm_start])
         if not isinstance(self.enqueue, (list, tuple)):
             raise e(f"enqueue must be a list of {{parameter: value}} mappings, got {self.enqueue!r}")
         object.__setattr__(self, "early_stop", EarlyStop.parse(self.early_stop))
