@@ -21,14 +21,18 @@ import dataclasses
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from hpo_sweeper.files import atomic_write
+
+if TYPE_CHECKING:
+    from hpo_sweeper.drivers import JobResult
 
 __all__ = [
-    "JobRecord", "clear_job_started", "job_started", "read_job_record", "record_path", "write_job_record",
-    "write_job_started",
+    "JobRecord", "clear_job_started", "job_started", "read_job_record", "record_path", "recover_result",
+    "write_job_record", "write_job_started",
 ]
 
 RECORDS_DIR = Path(".hpo_sweeper") / "jobs"
@@ -91,17 +95,7 @@ def write_job_record(sweep_dir: str | os.PathLike[str], number: int, record: Job
         returned = None  # keep records small; such a result cannot be recovered anyway
     data = dataclasses.asdict(dataclasses.replace(record, returned=None, error=bound_text(record.error)))
     data.update(returned=returned, stored=stored)
-    # mkstemp creates its file exclusively (O_EXCL), so a planted link is never followed;
-    # os.replace then swaps directory entries, so a link at ``path`` is replaced, not written through.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(data, allow_nan=True))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, json.dumps(data, allow_nan=True))
 
 
 def read_job_record(sweep_dir: str | os.PathLike[str], number: int) -> JobRecord | None:
@@ -150,3 +144,15 @@ def _jsonable(value: Any, depth: int = 0) -> tuple[Any, bool]:
         return number, True
     except (TypeError, ValueError):
         return repr(value), False
+
+
+def recover_result(sweep_dir: str | os.PathLike[str], number: int) -> JobResult | None:
+    """The ``JobResult`` a job left in its record, for a trial a dead sweep left running; None when
+    it left none, or only a return value that could not be stored (the job must then run again)."""
+    from hpo_sweeper.drivers import JobResult
+
+    record = read_job_record(sweep_dir, number)
+    if record is None or (record.error is None and not record.stored):
+        return None
+    return JobResult(record.returned, record.error, record.started_at, record.duration_s,
+                     str(Path(sweep_dir) / str(number)))

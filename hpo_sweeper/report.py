@@ -43,16 +43,10 @@ def load_sweep(sweep_dir: str | Path) -> SweepData:
     csv_path = sweep_dir / "trials.csv"
     if not csv_path.exists():
         raise FileNotFoundError(f"{sweep_dir} holds neither trials.db nor trials.csv: is it a sweep directory?")
-    import csv
+    from hpo_sweeper.trials_csv import read_rows
 
-    trials = []
-    with open(csv_path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        fixed_cols = {"number", "value", "status", "error", "duration_s", "started_at"}
-        for row in reader:
-            params = {k.removeprefix("params."): _guess(v) for k, v in row.items() if k not in fixed_cols}
-            value = float(row["value"]) if row["value"] else None
-            trials.append(Trial(int(row["number"]), params, TrialStatus(row["status"]), value, row["error"] or None))
+    trials = [Trial(row.number if row.number is not None else i, row.params, TrialStatus(row.status), row.value,
+                    row.error) for i, row in enumerate(read_rows(csv_path))]
     return SweepData(trials, direction, {}, str(summary.get("name", "")))
 
 
@@ -100,10 +94,10 @@ def write_plots(data: SweepData, out_dir: str | Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7, 4))
     if done:
         xs = [t.number for t in done]
-        ys = [t.value for t in done]
+        ys = [float(t.value) for t in done if t.value is not None]
         best, running = [], math.inf
         for y in ys:
-            running = min(running, sign * y)  # type: ignore[operator]
+            running = min(running, sign * y)
             best.append(sign * running)
         ax.scatter(xs, ys, s=14, alpha=0.6, label="trial value")
         ax.step(xs, best, where="post", color="C3", label="best so far")
@@ -125,20 +119,20 @@ def write_plots(data: SweepData, out_dir: str | Path) -> list[Path]:
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
     for ax, name in zip(axes.flat, names):
-        xs = [t.params.get(name) for t in done]
-        ys = [t.value for t in done]
+        values = [t.params.get(name) for t in done]
+        objective = [float(t.value) for t in done if t.value is not None]
         spec = data.space.get(name, {})
-        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs):
-            ax.scatter(xs, ys, s=14, alpha=0.7)
-            if spec.get("log") or (not spec and _looks_log(xs)):
+        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in values):
+            ax.scatter(values, objective, s=14, alpha=0.7)
+            if spec.get("log") or (not spec and _looks_log(values)):
                 ax.set_xscale("log")
                 ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks collide
-            elif all(isinstance(x, int) for x in xs):
+            elif all(isinstance(x, int) for x in values):
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         else:
-            labels = list(dict.fromkeys(repr(x) if not isinstance(x, str) else x for x in xs))
-            pos = [labels.index(repr(x) if not isinstance(x, str) else x) for x in xs]
-            ax.scatter(pos, ys, s=14, alpha=0.7)
+            labels = list(dict.fromkeys(repr(x) if not isinstance(x, str) else x for x in values))
+            pos = [labels.index(repr(x) if not isinstance(x, str) else x) for x in values]
+            ax.scatter(pos, objective, s=14, alpha=0.7)
             ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize=8)
         ax.set_xlabel(name)
         ax.set_ylabel("objective")
@@ -156,7 +150,7 @@ def _save(fig: Any, path: Path) -> None:
     """Render to memory, then write atomically: never through a link planted at ``path``."""
     import io
 
-    from hpo_sweeper.results import atomic_write
+    from hpo_sweeper.files import atomic_write
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
@@ -175,16 +169,3 @@ def _looks_log(xs: Sequence[Any]) -> bool:
 def _short(v: Any, limit: int = 14) -> str:
     text = f"{v:.4g}" if isinstance(v, float) else str(v)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _guess(cell: str) -> Any:
-    if cell == "null":
-        return None
-    if cell in ("true", "false"):
-        return cell == "true"
-    for cast in (int, float):
-        try:
-            return cast(cell)
-        except ValueError:
-            pass
-    return cell

@@ -7,20 +7,19 @@ moment leaves the previous complete version, never half a file.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from hpo_sweeper import trials_csv
+from hpo_sweeper.files import atomic_write
 from hpo_sweeper.trials import Trial, TrialStatus
 
-__all__ = ["RESULTS_FILE", "TRIALS_FILE", "atomic_write", "best_trial", "write_results", "write_trials_csv"]
+__all__ = ["RESULTS_FILE", "TRIALS_FILE", "best_trial", "write_results", "write_trials_csv"]
 
 RESULTS_FILE = "optimization_results.yaml"
 TRIALS_FILE = "trials.csv"
@@ -52,12 +51,15 @@ def results_summary(
         "n_failed": sum(t.status is TrialStatus.FAILED for t in trials),
         "n_running": sum(t.status is TrialStatus.RUNNING for t in trials),
     }
+    n_pruned = sum(t.status is TrialStatus.PRUNED for t in trials)
+    if n_pruned:  # a sweep without a pruner writes what it always wrote
+        out["n_pruned"] = n_pruned
     out.update(extra or {})
     return out
 
 
 def write_results(
-    sweep_dir: str | os.PathLike[str],
+    sweep_dir: str | os.PathLike[str] | None,
     trials: Sequence[Trial],
     param_names: Sequence[str],
     *,
@@ -66,8 +68,10 @@ def write_results(
     objective: str | None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write both results files; returns the summary written to the YAML."""
+    """Write both results files (none when ``sweep_dir`` is None); returns the summary of the YAML."""
     summary = results_summary(trials, name=name, direction=direction, objective=objective, extra=extra)
+    if sweep_dir is None:
+        return summary
     sweep_dir = Path(sweep_dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(sweep_dir / RESULTS_FILE, yaml.safe_dump(summary, sort_keys=False, allow_unicode=True))
@@ -75,88 +79,13 @@ def write_results(
     return summary
 
 
-#: The trial columns of trials.csv; a parameter of the same name gets the column ``params.<name>``.
-TRIAL_COLUMNS = ("number", "value", "status", "error", "duration_s", "started_at")
-
-
-def param_column(name: str) -> str:
-    return f"params.{name}" if name in TRIAL_COLUMNS else name
-
-
 def trials_csv_text(trials: Sequence[Trial], param_names: Sequence[str]) -> str:
-    extra_names = sorted({k for t in trials for k in t.params} - set(param_names))
-    names = [param_column(n) for n in [*param_names, *extra_names]]
-    columns = ["number", *names, "value", "status", "error", "duration_s", "started_at"]
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(columns)
-    for t in trials:
-        row: list[Any] = [t.number]
-        row += [_cell(t.params.get(n, "")) for n in [*param_names, *extra_names]]
-        row += [
-            "" if t.value is None else repr(t.value),
-            t.status.value,
-            t.error or "",
-            "" if t.duration_s is None else f"{t.duration_s:.3f}",
-            "" if t.started_at is None else _iso(t.started_at),
-        ]
-        writer.writerow(row)
-    return buf.getvalue()
+    return trials_csv.to_text(trials, param_names)
 
 
 def write_trials_csv(path: Path, trials: Sequence[Trial], param_names: Sequence[str]) -> None:
-    atomic_write(path, trials_csv_text(trials, param_names))
-
-
-def _cell(v: Any) -> Any:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return repr(v)
-    return v
-
-
-def _iso(ts: float) -> str:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
+    atomic_write(path, trials_csv.to_text(trials, param_names))
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
     return {k: (v if not (isinstance(v, float) and math.isnan(v)) else None) for k, v in params.items()}
-
-
-def atomic_write(path: Path, text: str | bytes) -> None:
-    """Write ``path`` whole or not at all. The temp file is created exclusively (never through a
-    planted link), and the rename replaces a link at ``path`` rather than writing through it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        # mkstemp makes its file 0600; results files get the umask's mode, like Hydra's own files.
-        os.fchmod(fd, 0o666 & ~_umask())
-        data = text.encode("utf-8") if isinstance(text, str) else text
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    try:  # Linux shows it without changing it (other threads may be creating files)
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)  # elsewhere reading the umask means setting it: set it straight back
-    os.umask(mask)
-    return mask

@@ -1,494 +1,293 @@
-"""The sweep loop: ask a batch, launch it, record and tell the results.
+"""``Sweep``: a durable sweep of a search space, in plain Python or under Hydra.
 
-Knows nothing of Hydra: the caller passes a ``launch`` function that runs a
-batch of trials and returns one ``JobResult`` per trial, in order. The Hydra
-adapter's ``launch`` turns trials into override lists for Hydra's launcher.
+    from hpo_sweeper import SearchSpace, Sweep
+    sweep = Sweep(space, "bayes", storage="trials.db", seed=0, n_initial_points=8)
+    sweep.optimize(objective, n_trials=30)    # objective(params) -> number | dict
+    sweep.best(), sweep.trials                 # rerun the script: it resumes from trials.db
+
+A ``Sweep`` owns everything between a configuration and its jobs: the settings
+(``SweepSettings``), the trial store, resume (the space and settings compared with
+the stored ones, the stored seed reused, trials left running by a dead process
+recovered or rerun once) and the loop (``SweepLoop``). How trials run is a driver
+(``hpo_sweeper.drivers``): ``optimize`` calls a Python objective inline or on an
+executor; the Hydra adapter passes a ``BatchDriver`` around its launcher to ``run``.
+
+Nothing here imports Hydra, and the engines (JAX, scikit-optimize) load only when
+the sweep runs a ``bayes`` optimiser.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
-import math
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from hpo_sweeper.errors import HpoSweeperError
-from hpo_sweeper.job_records import bound_text
-from hpo_sweeper.objective import ObjectiveError, extract_objective
-from hpo_sweeper.optimizers.base import DIRECTIONS, Optimizer
-from hpo_sweeper.results import best_trial, write_results
+from hpo_sweeper.drivers import BatchDriver, Driver, ExecutorDriver, InlineDriver, JobResult, Objective
+from hpo_sweeper.loop import SweepFailed, SweepLoop
+from hpo_sweeper.optimizers.base import Optimizer
+from hpo_sweeper.optimizers.factory import check_kind, check_options, create_optimizer, option_defaults
+from hpo_sweeper.rerun import ENDED_BY_ITSELF, archive_finished_grid
+from hpo_sweeper.results import best_trial
+from hpo_sweeper.resume import PYTHON_HINTS, Hints, check_resumable, json_normalised, reconcile_seed
+from hpo_sweeper.settings import KIND_DEFAULTS, EarlyStop, SweepConfigError, SweepSettings
+from hpo_sweeper.space import SearchSpace
+from hpo_sweeper.store import TrialStore, load_trials
+from hpo_sweeper.sweep_dir import check_sweep_dir
 from hpo_sweeper.trials import Trial, TrialLog, TrialStatus
+from hpo_sweeper.warm_start import load_warm_start, validate_enqueued
 
-__all__ = ["EarlyStop", "JobResult", "SweepConfigError", "SweepFailed", "SweepRunner", "SweepSettings"]
+__all__ = [
+    "BatchDriver", "EarlyStop", "JobResult", "Sweep", "SweepConfigError", "SweepFailed", "SweepSettings",
+]
 
 log = logging.getLogger("hpo_sweeper")
 
-#: Failure-rate checks wait for this many finished trials, so one early crash
-#: does not stop a sweep.
-MIN_TRIALS_FOR_FAILURE_RATE = 5
-#: Rounds of ``ask`` when every proposal repeats a configuration already run or queued:
-#: then the (finite or nearly covered) space counts as exhausted.
-MAX_ASK_ROUNDS = 50
+#: Optimiser options that may change when a sweep resumes (how, not what): left out of its identity.
+RESUMABLE_OPTIONS = frozenset({"engine_options", "n_trials", "direction"})  # direction: a key of its own
 
 
-class SweepConfigError(HpoSweeperError, ValueError):
-    """A sweeper setting is invalid; raised before any job runs."""
+class Sweep:
+    """A sweep of ``space`` by the ``kind`` optimiser (``grid``, ``random`` or ``bayes``).
 
+    Keyword arguments are ``SweepSettings`` fields (``storage``, ``seed``, ``direction``,
+    ``objective``, ``max_failure_rate``, ``max_reruns``, ``early_stop``, ``warm_start``,
+    ``enqueue``, ``allow_space_change``, ...) or options of the optimiser (``n_initial_points``,
+    ``backend``, ``sampler``, ``grid_points``, ...). Every one is checked here, before anything
+    runs or is written; an unknown name is an error listing the valid ones.
 
-class SweepFailed(HpoSweeperError, RuntimeError):
-    """Too many trials failed; the results files are written before this is raised."""
-
-
-@dataclass(frozen=True)
-class SweepSettings:
-    n_trials: int
-    batch_size: int = 1
-    direction: str = "minimize"
-    objective: str | None = None
-    max_failure_rate: float = 0.5
-    name: str = "sweep"
-    #: False (grid): a task that returns no number, with objective null, simply has no
-    #: value; True (random, bayes): that trial fails, since there is nothing to optimise.
-    require_objective: bool = True
-    #: How often a trial whose process died (killed, out of memory, os._exit) runs again;
-    #: after that it is recorded failed, so a trial that kills its process cannot loop forever.
-    max_reruns: int = 1
-
-    def __post_init__(self) -> None:
-        if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
-            raise SweepConfigError(f"n_trials must be an integer >= 1, got {self.n_trials!r}")
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise SweepConfigError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
-        if self.direction not in DIRECTIONS:
-            raise SweepConfigError(f"direction must be one of {list(DIRECTIONS)}, got {self.direction!r}")
-        obj = self.objective
-        # A key path with an empty part ('metrics..loss', 'loss.') can never match a returned value:
-        # refused here rather than failing every trial.
-        if obj is not None and (not isinstance(obj, str) or not all(part.strip() for part in obj.split("."))):
-            raise SweepConfigError(
-                f"objective must be null or a dotted key of non-empty parts such as 'metrics.val_loss', got {obj!r}"
-            )
-        rate = self.max_failure_rate
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
-            raise SweepConfigError(f"max_failure_rate must be a number in [0, 1], got {rate!r}")
-        if isinstance(self.max_reruns, bool) or not isinstance(self.max_reruns, int) or self.max_reruns < 0:
-            raise SweepConfigError(f"max_reruns must be an integer >= 0, got {self.max_reruns!r}")
-
-
-@dataclass(frozen=True)
-class EarlyStop:
-    """Stop early: after ``patience`` trials without an improvement larger than
-    ``min_delta``, or once a value at least as good as ``target`` is reached."""
-
-    patience: int | None = None
-    min_delta: float = 0.0
-    target: float | None = None
-
-    def __post_init__(self) -> None:
-        p = self.patience
-        if p is not None and (isinstance(p, bool) or not isinstance(p, int) or p < 1):
-            raise SweepConfigError(f"early_stop.patience must be null or an integer >= 1, got {p!r}")
-        d = self.min_delta
-        # nan compares false with everything (no improvement would ever count), inf likewise.
-        if isinstance(d, bool) or not isinstance(d, (int, float)) or not math.isfinite(d) or d < 0:
-            raise SweepConfigError(f"early_stop.min_delta must be a finite number >= 0, got {d!r}")
-        t = self.target
-        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)):
-            raise SweepConfigError(f"early_stop.target must be null or a finite number, got {t!r}")
-
-
-@dataclass
-class JobResult:
-    """What one job gave back: its return value, or the error text when it failed."""
-
-    returned: Any = None
-    error: str | None = None
-    started_at: float | None = None
-    duration_s: float | None = None
-    job_dir: str | None = None
-
-
-Launch = Callable[[list[Trial]], Sequence[JobResult]]
-#: Checks that a batch of configurations can become jobs; raises ``SweepConfigError`` if not.
-Validate = Callable[[list[dict[str, Any]]], None]
-#: Looks for the result of a trial left ``running`` by a dead sweep process.
-Recover = Callable[[Trial], "JobResult | None"]
-#: Whether a trial's job started (left its start marker); one that did not never ran.
-Started = Callable[[Trial], bool]
-
-
-class SweepRunner:
-    """Runs ``settings.n_trials`` trials of ``optimizer`` through ``launch``."""
+    Args:
+        name: the sweep's name in the store and the results files.
+        sweep_dir: where ``optimization_results.yaml``, ``trials.csv`` and the plots are
+            written (and checked first, like a Hydra sweep dir); None writes none of them.
+        identity: more facts the stored trials depend on (the Hydra adapter: its pass-through
+            overrides); a resumed sweep whose identity changed is refused like a changed space.
+        hints: how messages name settings (``hydra.sweeper.seed`` or ``seed``).
+    """
 
     def __init__(
         self,
-        optimizer: Optimizer,
-        settings: SweepSettings,
-        launch: Launch,
+        space: SearchSpace,
+        kind: str = "bayes",
         *,
-        sweep_dir: str | Path,
-        trials: TrialLog | None = None,
-        enqueue: Sequence[dict[str, Any]] = (),
-        warm_start: Sequence[tuple[dict[str, Any], float | None]] = (),
-        early_stop: EarlyStop | None = None,
-        recover: Recover | None = None,
-        validate: Validate | None = None,
-        started: Started | None = None,
+        name: str = "sweep",
+        sweep_dir: str | os.PathLike[str] | None = None,
+        identity: Mapping[str, Any] | None = None,
+        hints: Hints = PYTHON_HINTS,
+        **settings_and_options: Any,
     ) -> None:
-        """
-        Args:
-            trials: where trials are recorded; a ``TrialStore`` that already holds
-                trials resumes that sweep.
-            enqueue: configurations to run first (already validated against the space).
-            warm_start: (configuration, value) pairs of earlier sweeps, told to the
-                optimiser before the first proposal; they do not count as trials.
-            recover: finds results of trials a dead process left ``running``.
-            started: tells whether a trial's job started; without it every unfinished
-                job of a dead process counts as having died (towards ``max_reruns``).
-            validate: checks a batch before any of it is recorded or launched, so a
-                configuration that cannot become a job stops the sweep with a clear error.
-        """
-        self.optimizer = optimizer
-        self.settings = settings
-        self.launch = launch
-        self.sweep_dir = Path(sweep_dir)
-        self.trials = trials if trials is not None else TrialLog()
-        self.early_stop = early_stop or EarlyStop()
-        self.recover = recover
-        self.validate = validate
-        self.started = started
+        check_kind(kind)
+        fields = SweepSettings.field_names()
+        self.space, self.kind, self.name, self.hints = space, kind, name, hints
+        given = {k: v for k, v in settings_and_options.items() if k in fields}
+        self.settings = SweepSettings(**{**KIND_DEFAULTS.get(kind, {}), **given})
+        self.options = {k: v for k, v in settings_and_options.items() if k not in fields}
+        check_options(kind, self.options, also=fields - {"seed"})
+        self.sweep_dir = None if sweep_dir is None else Path(sweep_dir)
+        self.identity_extra = dict(identity or {})
+        #: A grid may run a task that returns nothing (like Hydra's basic sweeper); the others
+        #: need a number to optimise.
+        self.require_objective = kind != "grid"
+        self.enqueue = validate_enqueued(space, self.settings.enqueue)
+        self.warm_start = load_warm_start(self.settings.warm_start, space)
+        self._trials: list[Trial] | None = None
+        self._checked: dict[int | None, int] = {}
         self.stop_reason: str | None = None
-        self._enqueue = list(enqueue)
-        self._warm_start = list(warm_start)
-        #: Configurations to run before asking the optimiser: reruns, then enqueued trials.
-        self._queue: list[dict[str, Any]] = []
-        #: Jobs that died together in one batch: each runs alone next, so the one that kills
-        #: its worker cannot take healthy batch-mates with it again.
-        self._solo: list[dict[str, Any]] = []
 
-    # --- the loop -------------------------------------------------------------------------
+    # --- what to run ------------------------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
+    def n_trials(self, n_trials: int | None = None) -> int:
+        """Trials to run: ``n_trials`` or the setting; a grid's is capped at (or defaults to) its size."""
+        n = self.settings.n_trials if n_trials is None else n_trials
+        if n is not None:
+            SweepSettings(n_trials=n)  # the same check as the setting
+        if self.kind == "grid":
+            size: int = self._optimizer(0, n).size  # type: ignore[attr-defined]
+            if n is not None and n < size:
+                log.warning("The grid has %d points; n_trials=%d runs an evenly spread subset of them", size, n)
+            return size if n is None else min(n, size)
+        if n is None:
+            raise SweepConfigError(f"n_trials must be set for the {self.kind} sweeper")
+        return n
+
+    def batch_size(self, workers: int | None = None) -> int:
+        """Trials per launch: the setting, else a grid launches whole (like Hydra's basic sweeper),
+        random fills the launcher's ``workers`` (its trials are independent), and bayes proposes
+        one at a time, each informed by every result before it.
+
+        A grid with an early-stop rule is batched like random: the rule is judged between
+        batches, so a grid launched whole would run every point and the rule would stop nothing."""
+        if self.settings.batch_size is not None:
+            return self.settings.batch_size
+        n = self.n_trials()
+        if self.kind == "grid" and not self.settings.early_stop.active:
+            return n
+        if self.kind in ("random", "grid"):
+            return max(1, min(n, workers or 1))
+        return 1
+
+    def check(self, n_trials: int | None = None) -> int:
+        """Build the optimiser once, so that bad options fail now, before the store or any job;
+        returns the number of trials to run."""
+        if n_trials not in self._checked:  # once: a capped grid warns once
+            n = self.n_trials(n_trials)
+            self._optimizer(0 if self.settings.seed is None else self.settings.seed, n)
+            self._checked[n_trials] = n
+        return self._checked[n_trials]
+
+    def _optimizer(self, seed: int | None, n_trials: int | None) -> Optimizer:
+        return create_optimizer(self.kind, self.space, seed=seed, direction=self.settings.direction,
+                                n_trials=n_trials, **self.options)
+
+    def identity(self) -> dict[str, Any]:
+        """What the stored trials mean: a resumed sweep must agree (``allow_settings_change``)."""
         s = self.settings
-        self._prepare()
-        while self.stop_reason is None and (remaining := s.n_trials - self.n_finished()) > 0:
-            q = min(s.batch_size, remaining)
-            if self._solo:
-                params = [self._solo.pop(0)]
-            else:
-                params, self._queue = self._queue[:q], self._queue[q:]
-                if len(params) < q:
-                    params += self._propose(q - len(params), params)
-            if not params:
-                self.stop_reason = f"the search space is exhausted after {self.n_finished()} trials"
-                log.info("Stopping: %s", self.stop_reason)
-                break
-            self.run_batch(params)
-            self._check_early_stop()
-        summary = self.write()
-        if self.trials.count(TrialStatus.COMPLETED) == 0 and len(self.trials) > 0:
-            raise SweepFailed(f"every trial failed ({len(self.trials)} of {len(self.trials)}); {self._first_errors()}")
-        return summary
+        return json_normalised({
+            "kind": self.kind, "direction": s.direction, "objective": s.objective, **self.identity_extra,
+            # Unset options count at their defaults, so that leaving one out means what it says.
+            "options": {k: v for k, v in {**option_defaults(self.kind), **self.options}.items()
+                        if k not in RESUMABLE_OPTIONS},
+        })
 
-    def n_finished(self) -> int:
-        return self.trials.count(TrialStatus.COMPLETED) + self.trials.count(TrialStatus.FAILED)
-
-    def _prepare(self) -> None:
-        """Warm start, then resume: tell earlier results, recover or requeue orphans."""
-        if self._warm_start:
-            self.optimizer.tell([p for p, _ in self._warm_start], [v for _, v in self._warm_start])
-            log.info("Warm start: told the optimizer %d earlier trials", len(self._warm_start))
-        previous = list(self.trials)
-        if previous:
-            self.optimizer.resume(len(previous))
-        rerun: list[dict[str, Any]] = []
-        for t in previous:
-            if t.status is not TrialStatus.RUNNING:
-                continue
-            found = self.recover(t) if self.recover else None
-            if found is not None:
-                self._finish(t, found, t.started_at or time.time(), 0.0)
-                log.info("Recovered the result of trial %d, finished after the last save", t.number)
-            elif self._rerun_or_fail(t, "the sweep process died while this trial ran") is None:
-                # Its process died with the sweep: run the configuration again under a new number.
-                rerun.append(t.params)
-        done = [t for t in self.trials if t.status is not TrialStatus.RUNNING]
-        if done:
-            self.optimizer.tell([t.params for t in done], [t.value for t in done])
-        if previous:  # said even when every earlier trial runs again (none had finished)
-            log.info(
-                "Resuming: %d trials finished earlier (%d completed, %d failed), %d to run again",
-                len(done), self.trials.count(TrialStatus.COMPLETED), self.trials.count(TrialStatus.FAILED), len(rerun),
-            )
-        # Each configuration is queued once, and never one that is already recorded.
-        taken = self._taken_keys()
-        for p in [*rerun, *self._enqueue]:
-            k = self._key(p)
-            if k is None or k not in taken:
-                taken.add(k)
-                self._queue.append(p)
-        # A sweep that stopped early stops again at once, with the same reason (the rule looks
-        # only at the recorded trials), rather than running one more batch on every rerun.
-        self._check_early_stop()
-
-    def _rerun_or_fail(self, trial: Trial, cause: str) -> Trial | None:
-        """A trial whose job died: removed to run again (None), or failed after ``max_reruns``.
-
-        A job that never started is simply run again. One that started and died counts
-        one death of its configuration (kept in the store, so it survives the sweep's own
-        death); past ``max_reruns`` deaths it is recorded failed under its own number.
-        """
-        if self.started is None or self.started(trial):
-            deaths = dict(self.trials.get_meta("deaths") or {})
-            key = _death_key(self.optimizer.space.names, trial.params)
-            deaths[key] = deaths.get(key, 0) + 1
-            self.trials.set_meta("deaths", deaths)
-            if deaths[key] > self.settings.max_reruns:
-                failed = trial.replace(
-                    status=TrialStatus.FAILED,
-                    error=(
-                        f"{cause}, {_times(deaths[key])}; it is not run again (max_reruns="
-                        f"{self.settings.max_reruns}). Does the task kill its process or run out of memory?"
-                    ),
-                    duration_s=trial.duration_s if trial.duration_s is not None else 0.0,
-                )
-                self.trials.update(failed)
-                log.warning("Trial %d: %s", trial.number, failed.error)
-                return failed
-        self.trials.remove(trial.number)
+    @property
+    def storage(self) -> Path | None:
+        if self.settings.storage is not None:
+            return Path(self.settings.storage)
         return None
 
-    def _key(self, params: dict[str, Any]) -> Any:
-        try:
-            return self.optimizer.space.key(params)
-        except (KeyError, TypeError):  # a trial of an earlier space (allow_space_change)
-            return None
+    # --- running ----------------------------------------------------------------------------
 
-    def _taken_keys(self, *more: Sequence[dict[str, Any]]) -> set[Any]:
-        """Identities of every configuration recorded or queued: none may be handed out again."""
-        pending = [t.params for t in self.trials] + self._queue + self._solo
-        keys = {self._key(p) for group in (pending, *more) for p in group}
-        keys.discard(None)
-        return keys
+    def optimize(
+        self,
+        objective: Objective,
+        n_trials: int | None = None,
+        *,
+        executor: Any = None,
+        max_concurrent: int | None = None,
+    ) -> Trial | None:
+        """Run ``objective(params)`` until ``n_trials`` trials have finished; returns the best.
 
-    def _propose(self, n: int, chosen: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Up to ``n`` new configurations from the optimiser, none recorded or queued already.
-
-        The optimisers do not know of queued trials (reruns, enqueued ones), so a proposal
-        may repeat one; it is dropped and the optimiser asked again, a bounded number of times.
+        ``objective`` returns a number, or a mapping read with the ``objective`` setting; an
+        exception fails its trial (the sweep goes on), ``hpo_sweeper.TrialPruned`` prunes it.
+        With ``executor`` (any ``concurrent.futures.Executor``: a process pool, submitit's
+        executor) up to ``max_concurrent`` trials run at once (default: the executor's
+        ``_max_workers``, else ``batch_size``, else 1), a new one proposed the moment one ends.
         """
-        space = self.optimizer.space
-        taken = self._taken_keys(chosen)
-        size = space.cardinality() if space.is_finite() else None
-        out: list[dict[str, Any]] = []
-        for _ in range(MAX_ASK_ROUNDS):
-            if size is not None and len(taken) >= size:
-                break  # every configuration of a finite space is taken
-            proposals = self.optimizer.ask(n - len(out))
-            if not proposals:
-                break  # a finite design is exhausted
-            for p in proposals:
-                k = self._key(p)
-                if k not in taken:
-                    taken.add(k)
-                    out.append(p)
-            if len(out) >= n:
-                break
-        return out
-
-    def run_batch(self, params: list[dict[str, Any]]) -> list[Trial]:
-        if self.validate is not None:
-            self.validate(params)
-        start = self.trials.next_number()
-        batch = [Trial(number=start + i, params=p) for i, p in enumerate(params)]
-        for t in batch:
-            self.trials.add(t)
-        self.write()  # the results files list the batch as running while it runs
-        t0 = time.time()
-        try:
-            results = list(self.launch(batch))
-        except Exception as e:
-            finished = self._after_launcher_error(batch, e, t0)
+        driver: Driver
+        if executor is None:
+            driver = InlineDriver(objective)
         else:
-            if len(results) != len(batch):
-                raise RuntimeError(f"the launcher returned {len(results)} results for a batch of {len(batch)}")
-            elapsed = time.time() - t0
-            finished = [self._finish(t, r, t0, elapsed) for t, r in zip(batch, results)]
-        self.optimizer.tell([t.params for t in finished], [t.value for t in finished])
-        for t in finished:
-            self._log_trial(t)
-        self.write()
-        self._check_failure_rate()
-        return finished
+            workers = max_concurrent or getattr(executor, "_max_workers", None) or self.settings.batch_size or 1
+            driver = ExecutorDriver(executor, objective, int(workers))
+        return self.run(driver, n_trials)
 
-    def _after_launcher_error(self, batch: list[Trial], e: Exception, t0: float) -> list[Trial]:
-        """A worker process died (killed, out of memory, os._exit) and the launcher gave up on
-        the whole batch (joblib's loky then kills every worker of the pool).
+    def run(
+        self,
+        driver: Driver,
+        n_trials: int | None = None,
+        *,
+        on_ready: Callable[[int], None] | None = None,
+    ) -> Trial | None:
+        """Run the sweep through ``driver``; returns the best trial (None if none completed).
 
-        Jobs that finished left records: their results count. Jobs that never started did not
-        fail: they run again. Jobs that started and never finished died, the crashing one or
-        healthy batch-mates killed with the pool; one cannot tell which, so each runs again
-        alone (counting towards ``max_reruns``), and only the one that dies alone fails.
-        """
-        log.warning("The launcher failed for trials %d-%d: %s: %s", batch[0].number, batch[-1].number,
-                    type(e).__name__, e)
-        finished, not_started, died = [], [], []
-        for t in batch:
-            found = self.recover(t) if self.recover else None
-            if found is not None:
-                finished.append(self._finish(t, found, t0, time.time() - t0))
-            elif self.started is not None and not self.started(t):
-                not_started.append(t)
-            else:
-                died.append(t)
-        if not finished and not died:
-            for t in batch:  # none of them ran: nothing to record
-                self.trials.remove(t.number)
-            self.write()
-            raise SweepFailed(
-                f"the launcher failed before any job of trials {batch[0].number}-{batch[-1].number} started: "
-                f"{type(e).__name__}: {e}"
+        ``on_ready(seed)`` is called once the store is reconciled, before the first job: the
+        place to write what belongs beside the results (Hydra's ``multirun.yaml``)."""
+        n = self.check(n_trials)
+        storage = self.storage
+        if self.kind == "grid" and self.sweep_dir is not None and storage is not None:
+            # A finished grid runs again, as with Hydra's basic sweeper (hpo_sweeper/rerun.py).
+            previous = archive_finished_grid(
+                self.sweep_dir, storage, n, json_normalised(self.identity()), json_normalised(self.space.describe())
             )
-        cause = f"the worker process died while this trial ran ({type(e).__name__})"
-        rerun = []
-        for t in died:
-            failed = self._rerun_or_fail(t, cause)
-            if failed is None:
-                self._solo.append(t.params)
-                rerun.append(t.number)
-            else:
-                finished.append(failed)
-        for t in not_started:
-            self.trials.remove(t.number)
-        self._queue = [t.params for t in not_started] + self._queue
-        if rerun or not_started:
-            log.info("Trials %s died and run again, each alone; trials %s never started and run again",
-                     rerun, [t.number for t in not_started])
-        return finished
-
-    def _finish(self, trial: Trial, result: JobResult, t0: float, elapsed: float) -> Trial:
-        value: float | None = None
-        error = bound_text(result.error)
-        if error is None and not self._has_no_objective(result.returned):
+            if previous is not None:
+                log.warning("The grid in %s had finished: it runs again, as Hydra's basic sweeper would; "
+                            "the earlier run's results and job dirs were moved to %s", self.sweep_dir, previous)
+        if self.sweep_dir is not None:
+            check_sweep_dir(self.sweep_dir, storage if storage is not None else self.sweep_dir / "trials.db")
+        loop: SweepLoop | None = None
+        with self._open_store(storage) as store:
+            where = str(storage) if storage is not None else "memory"
+            check_resumable(store, where, self.space.describe(), self.identity(), hints=self.hints,
+                            allow_space=self.settings.allow_space_change,
+                            allow_settings=self.settings.allow_settings_change)
+            seed = reconcile_seed(store, self.settings.seed, quiet=self.kind == "grid", hints=self.hints)
+            store.set_meta("space", json_normalised(self.space.describe()))
+            store.set_meta("kind", self.kind)
+            store.set_meta("name", self.name)
+            store.set_meta("settings", self.settings.recorded())
+            store.set_meta("identity", self.identity())
+            optimizer = self._optimizer(seed, n)
+            if on_ready is not None:
+                on_ready(seed)
+            log.info(
+                "%s sweep of %d trials over %s, %s%s%s",
+                self.kind, n, self.space.names or "no parameters", driver.describe(),
+                "" if self.kind == "grid" else f", seed={seed}",  # a grid uses no seed
+                f", results in {self.sweep_dir}" if self.sweep_dir is not None else "",
+            )
+            loop = SweepLoop(
+                optimizer, driver, n_trials=n, settings=self.settings, name=self.name,
+                require_objective=self.require_objective, sweep_dir=self.sweep_dir, trials=store,
+                enqueue=self.enqueue, warm_start=self.warm_start,
+            )
+            store.set_meta(ENDED_BY_ITSELF, False)  # until this run's loop ends (hpo_sweeper/rerun.py)
             try:
-                value = extract_objective(result.returned, self.settings.objective)
-            except ObjectiveError as e:
-                error = bound_text(str(e))
-        done = trial.replace(
-            status=TrialStatus.COMPLETED if error is None else TrialStatus.FAILED,
-            value=value,
-            error=error,
-            started_at=result.started_at if result.started_at is not None else t0,
-            duration_s=result.duration_s if result.duration_s is not None else elapsed,
-            job_dir=result.job_dir,
-        )
-        self.trials.update(done)
-        return done
+                try:
+                    loop.run()
+                except SweepFailed:
+                    store.set_meta(ENDED_BY_ITSELF, True)  # every trial failed: the sweep still ended
+                    raise
+                store.set_meta(ENDED_BY_ITSELF, True)
+            finally:
+                self.stop_reason = loop.stop_reason
+                self._trials = list(store)
+                self._write_plots(store)
+        best = self.best()
+        if best is not None:
+            log.info("Best trial %d: value=%s params=%s", best.number, best.value, best.params)
+        return best
 
-    def _has_no_objective(self, returned: Any) -> bool:
-        if self.settings.require_objective or self.settings.objective is not None:
-            return False
-        try:
-            float(returned)
-            return False
-        except (TypeError, ValueError):
-            return True
+    @contextlib.contextmanager
+    def _open_store(self, storage: Path | None) -> Iterator[TrialLog]:
+        if storage is None:
+            yield TrialLog()  # not durable: nothing to resume from
+            return
+        with TrialStore(storage) as store:
+            yield store
 
-    # --- reporting ------------------------------------------------------------------------
+    # --- results ----------------------------------------------------------------------------
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Every trial of the sweep, in number order (read from the store before the first run)."""
+        if self._trials is None:
+            storage = self.storage
+            self._trials = load_trials(storage)[0] if storage is not None and _has_store(storage) else []
+        return list(self._trials)
 
     def best(self) -> Trial | None:
         return best_trial(self.trials, self.settings.direction)
 
-    def _log_trial(self, t: Trial) -> None:
-        best = self.best()
-        best_text = f"best={_fmt(best.value)} (trial {best.number})" if best else "best=none"
-        if t.status is TrialStatus.COMPLETED:
-            log.info("trial %d/%d value=%s %s", t.number, self.settings.n_trials, _fmt(t.value), best_text)
-        else:
-            log.warning("trial %d/%d failed: %s %s", t.number, self.settings.n_trials, _oneline(t.error), best_text)
-
-    def write(self) -> dict[str, Any]:
-        extra = {"stop_reason": self.stop_reason} if self.stop_reason else None
-        return write_results(
-            self.sweep_dir,
-            list(self.trials),
-            self.optimizer.space.names,
-            name=self.settings.name,
-            direction=self.settings.direction,
-            objective=self.settings.objective,
-            extra=extra,
-        )
-
-    def _check_early_stop(self) -> None:
-        rule, best = self.early_stop, self.best()
-        if best is None or self.stop_reason is not None:
+    def _write_plots(self, store: TrialLog) -> None:
+        if self.sweep_dir is None or not self.settings.plots or not store.count(TrialStatus.COMPLETED):
             return
-        sign = -1.0 if self.settings.direction == "maximize" else 1.0
-        if rule.target is not None and sign * best.value <= sign * rule.target:  # type: ignore[operator]
-            self.stop_reason = f"early stop: trial {best.number} reached the target {rule.target} (value {best.value})"
-        elif rule.patience is not None:
-            finished = [t for t in self.trials if t.status is not TrialStatus.RUNNING]
-            best_so_far, last_gain = math.inf, -1
-            for i, t in enumerate(finished):
-                if t.value is not None and sign * t.value < best_so_far - rule.min_delta:
-                    last_gain = i
-                if t.value is not None:
-                    best_so_far = min(best_so_far, sign * t.value)
-            without = len(finished) - 1 - last_gain
-            if last_gain >= 0 and without >= rule.patience:
-                self.stop_reason = (
-                    f"early stop: {without} trials without an improvement larger than {rule.min_delta} "
-                    f"(patience {rule.patience}); best is trial {best.number}"
-                )
-        if self.stop_reason:
-            log.info("Stopping: %s", self.stop_reason)
+        if not any(t.value is not None for t in store):  # a grid over a task that returns nothing
+            log.info("No trial returned a value: no plots written")
+            return
+        try:
+            from hpo_sweeper.report import SweepData, write_plots
 
-    def _check_failure_rate(self) -> None:
-        failed = self.trials.count(TrialStatus.FAILED)
-        finished = failed + self.trials.count(TrialStatus.COMPLETED)
-        if finished >= MIN_TRIALS_FOR_FAILURE_RATE and failed / finished > self.settings.max_failure_rate:
-            self.stop_reason = (
-                f"{failed} of {finished} finished trials failed, more than max_failure_rate="
-                f"{self.settings.max_failure_rate}"
-            )
-            self.write()
-            raise SweepFailed(f"stopping the sweep: {self.stop_reason}; {self._first_errors()}")
-
-    def _first_errors(self, k: int = 3) -> str:
-        errors = [f"trial {t.number}: {_oneline(t.error)}" for t in self.trials if t.status is TrialStatus.FAILED]
-        more = f" (and {len(errors) - k} more)" if len(errors) > k else ""
-        return "errors: " + "; ".join(errors[:k]) + more + f". See {self.sweep_dir / 'trials.csv'}"
+            data = SweepData(list(store), self.settings.direction, self.space.describe()["params"], self.name)
+            for path in write_plots(data, self.sweep_dir):
+                log.info("Wrote %s", path)
+        except Exception as e:
+            log.warning("Could not write the plots: %s", e)
 
 
-def _fmt(v: float | None) -> str:
-    if v is None:
-        return "none"
-    return f"{v:.6g}" if math.isfinite(v) else str(v)
-
-
-def _oneline(text: str | None, limit: int = 300) -> str:
-    """The line of an error text that says what happened.
-
-    An exception's text starts with ``Type: message``; what follows is detail (OmegaConf adds
-    ``full_key: w`` and ``object_type=dict``). A traceback ends with that line instead.
-    """
-    if not text:
-        return ""
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    if not lines:
-        return ""
-    s = lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]
-    return s if len(s) <= limit else s[:limit] + "..."
-
-
-def _times(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n} times")
-
-
-def _death_key(names: Sequence[str], params: dict[str, Any]) -> str:
-    """A configuration's identity as text, for the store's count of deaths per configuration."""
-    return json.dumps([params.get(n) for n in names], default=repr)
+def _has_store(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size > 0
+    except OSError:
+        return False

@@ -2,6 +2,11 @@
 
 A ``Trial`` is numbered by its job number (Hydra's ``hydra.job.num``), so the
 number in the results files names the job directory that produced it.
+
+A trial's life: proposed and recorded ``running``, started, (intermediate values
+reported), then finished as ``completed``, ``failed`` or ``pruned``. A pruned trial
+was stopped on purpose: it counts as finished, is never run again and is never
+the best trial (it did not run to its full budget).
 """
 
 from __future__ import annotations
@@ -9,16 +14,25 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Trial", "TrialLog", "TrialStatus"]
+__all__ = ["FINISHED", "Trial", "TrialLog", "TrialPruned", "TrialStatus"]
 
 
 class TrialStatus(str, enum.Enum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    PRUNED = "pruned"
+
+
+#: The states a trial ends in; it never leaves them.
+FINISHED = frozenset({TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.PRUNED})
+
+
+class TrialPruned(Exception):
+    """Raised by an objective to stop its trial on purpose: recorded ``pruned``, not failed."""
 
 
 @dataclass
@@ -26,12 +40,17 @@ class Trial:
     number: int
     params: dict[str, Any]
     status: TrialStatus = TrialStatus.RUNNING
-    value: float | None = None  # in the user's units
+    # In the user's units. One number per trial today; a multi-objective sweep (#16) would add a
+    # vector beside it rather than change what this field means.
+    value: float | None = None
     error: str | None = None
     started_at: float | None = None  # seconds since the epoch
     duration_s: float | None = None
     job_dir: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
 
     def replace(self, **changes: Any) -> Trial:
         return dataclasses.replace(self, **changes)
@@ -53,6 +72,9 @@ class TrialLog:
     def next_number(self) -> int:
         return max(self._trials, default=-1) + 1
 
+    def get(self, number: int) -> Trial | None:
+        return self._trials.get(number)
+
     def add(self, trial: Trial) -> None:
         self._trials[trial.number] = trial
 
@@ -64,6 +86,9 @@ class TrialLog:
 
     def count(self, status: TrialStatus) -> int:
         return sum(1 for t in self._trials.values() if t.status is status)
+
+    def n_finished(self) -> int:
+        return sum(1 for t in self._trials.values() if t.finished)
 
     # Facts about the sweep beside its trials (a ``TrialStore`` persists them).
     def get_meta(self, key: str) -> Any:

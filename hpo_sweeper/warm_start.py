@@ -11,10 +11,8 @@ error, never a traceback or an endless read (``warm_start=[/dev/zero]``).
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import math
 import os
 import stat
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hpo_sweeper.errors import HpoSweeperError
-from hpo_sweeper.space import Kind, Parameter, SearchSpace, SearchSpaceError
+from hpo_sweeper.space import SearchSpace, SearchSpaceError
 
 __all__ = ["WarmStartError", "load_warm_start", "validate_enqueued"]
 
@@ -115,58 +113,12 @@ def _from_store(path: Path) -> list[tuple[dict[str, Any], str, float | None]]:
 
 
 def _from_csv(path: Path, space: SearchSpace) -> list[tuple[dict[str, Any], str, float | None]]:
-    from hpo_sweeper.results import param_column
+    from hpo_sweeper.trials_csv import TrialsCsvError, read_rows
 
     size = path.stat().st_size
     if size > MAX_CSV_BYTES:
         raise WarmStartError(f"warm_start: {path} has {size} bytes, more than a trials.csv would ({MAX_CSV_BYTES})")
-    by_name = {param_column(p.name): p for p in space.params}
-    rows = []
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            if reader.fieldnames is None or "value" not in reader.fieldnames:
-                raise WarmStartError(f"warm_start: {path} is not a trials.csv: it has no 'value' column "
-                                     f"(columns: {reader.fieldnames})")
-            for row in reader:
-                params: dict[str, Any] = {}
-                for name, cell in row.items():
-                    if name in by_name:
-                        parsed = _parse_cell(by_name[name], cell)
-                        if parsed is not _BAD:
-                            params[by_name[name].name] = parsed
-                cell = row.get("value")
-                try:
-                    value = float(cell) if cell not in (None, "") else None
-                except ValueError:
-                    raise WarmStartError(f"warm_start: {path} line {reader.line_num}: the value {cell!r} "
-                                         "is not a number") from None
-                if value is not None and not math.isfinite(value):
-                    value = None
-                rows.append((params, row.get("status") or "completed", value))
-    except UnicodeDecodeError as e:
-        raise WarmStartError(f"warm_start: {path} is not UTF-8 text (a binary file?): {e.reason} at byte "
-                             f"{e.start}") from None
-    except csv.Error as e:
-        raise WarmStartError(f"warm_start: {path} is not a CSV file: {e}") from None
-    return rows
-
-
-_BAD = object()
-
-
-def _parse_cell(p: Parameter, cell: str | None) -> Any:
-    """Invert ``results._cell``: csv text back to a typed value of ``p``."""
-    if cell is None:
-        return _BAD
-    if p.kind is Kind.CATEGORICAL:
-        from hpo_sweeper.results import _cell
-
-        for c in p.choices:
-            if str(_cell(c)) == cell:
-                return c
-        return _BAD
-    try:
-        return int(cell) if p.kind is Kind.INT else float(cell)
-    except ValueError:
-        return _BAD
+        return [(row.params, row.status, row.value) for row in read_rows(path, space)]
+    except TrialsCsvError as e:
+        raise WarmStartError(f"warm_start: {e}") from None

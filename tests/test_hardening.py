@@ -1,6 +1,6 @@
 """Hardening of the sweep loop, the store and the sweep dir (issue 11).
 
-Most cases drive ``SweepRunner`` with a plain ``launch`` callable or run the quadratic
+Most cases drive ``SweepLoop`` with a plain ``launch`` callable (a ``BatchDriver``) or run the quadratic
 app in-process; only those where a process death is the point run a subprocess.
 """
 
@@ -20,14 +20,16 @@ import pytest
 from conftest import read_results, read_trials
 from hydra.errors import HydraException
 
+from hpo_sweeper.drivers import BatchDriver, JobResult
 from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.job_records import MAX_ERROR_CHARS, JobRecord, write_job_record, write_job_started
+from hpo_sweeper.loop import SweepLoop, _oneline
 from hpo_sweeper.optimizers import create_optimizer
+from hpo_sweeper.settings import EarlyStop, SweepConfigError, SweepSettings
 from hpo_sweeper.store import StoreError, TrialStore
-from hpo_sweeper.sweep import EarlyStop, JobResult, SweepConfigError, SweepRunner, SweepSettings, _oneline
 from hpo_sweeper.trials import Trial, TrialLog, TrialStatus
 from hpo_sweeper.warm_start import WarmStartError, load_warm_start, validate_enqueued
-from hydra_plugins.hpo_sweeper_plugin._impl import build_space
+from hydra_plugins.hpo_sweeper_plugin.space_from_hydra import build_space
 
 ERRORS = (HydraException, HpoSweeperError)
 DURABLE_APP = Path(__file__).parent / "durable_app" / "app.py"
@@ -51,7 +53,7 @@ def keys(trials: TrialLog) -> list[tuple[Any, ...]]:
 
 def test_enqueued_grid_point_is_not_run_twice(tmp_path: Path) -> None:
     space = grid_space()
-    runner = SweepRunner(create_optimizer("grid", space), SweepSettings(n_trials=6, batch_size=2), quadratic,
+    runner = SweepLoop(create_optimizer("grid", space), BatchDriver(quadratic, 2), n_trials=6,
                          sweep_dir=tmp_path, enqueue=[{"x": 0.1, "y": 1}])
     runner.run()
     assert len(runner.trials) == 6
@@ -67,8 +69,8 @@ def test_rerun_after_a_kill_is_reserved(tmp_path: Path) -> None:
         Trial(2, {"x": 0.2, "y": 1}),
         Trial(3, {"x": 0.2, "y": 2}),
     ])
-    runner = SweepRunner(create_optimizer("grid", space), SweepSettings(n_trials=6, batch_size=3), quadratic,
-                         sweep_dir=tmp_path, trials=dead, started=lambda t: False)
+    runner = SweepLoop(create_optimizer("grid", space), BatchDriver(quadratic, 3, started=lambda t: False), n_trials=6,
+                         sweep_dir=tmp_path, trials=dead)
     runner.run()
     assert sorted(keys(runner.trials)) == sorted((x, y) for x in (0.1, 0.2, 0.3) for y in (1, 2))
 
@@ -79,7 +81,7 @@ def test_random_search_on_a_small_space_stops_when_it_is_covered(tmp_path: Path)
     def launch(batch: list[Trial]) -> list[JobResult]:
         return [JobResult(returned=float(t.params["y"])) for t in batch]
 
-    runner = SweepRunner(create_optimizer("random", space, seed=0), SweepSettings(n_trials=10), launch,
+    runner = SweepLoop(create_optimizer("random", space, seed=0), BatchDriver(launch, 1), n_trials=10,
                          sweep_dir=tmp_path)
     runner.run()
     assert sorted(t.params["y"] for t in runner.trials) == [1, 2, 3]
@@ -98,8 +100,8 @@ def test_orphan_that_died_before_is_failed_not_rerun(tmp_path: Path) -> None:
     space = grid_space()
     log = TrialLog([Trial(0, {"x": 0.1, "y": 1})])
     log.set_meta("deaths", {json.dumps([0.1, 1]): 1})  # it died once already, and ran again
-    runner = SweepRunner(create_optimizer("grid", space), SweepSettings(n_trials=2), quadratic,
-                         sweep_dir=tmp_path, trials=log, started=lambda t: True)
+    runner = SweepLoop(create_optimizer("grid", space), BatchDriver(quadratic, 1, started=lambda t: True), n_trials=2,
+                         sweep_dir=tmp_path, trials=log)
     runner.run()
     first = next(iter(runner.trials))
     assert first.number == 0 and first.status is TrialStatus.FAILED
@@ -128,9 +130,8 @@ def test_crashed_worker_requeues_its_batch_mates(tmp_path: Path) -> None:
             out.append(finished[t.number])
         return out
 
-    runner = SweepRunner(create_optimizer("grid", space), SweepSettings(n_trials=6, batch_size=3), launch,
-                         sweep_dir=tmp_path, recover=lambda t: finished.get(t.number),
-                         started=lambda t: t.number in started)
+    runner = SweepLoop(create_optimizer("grid", space), BatchDriver(launch, 3, recover=lambda t: finished.get(t.number), started=lambda t: t.number in started), n_trials=6,
+                         sweep_dir=tmp_path)
     runner.run()
     by_key = {(t.params["x"], t.params["y"]): t for t in runner.trials}
     assert sorted(by_key) == sorted((x, y) for x in (0.1, 0.2, 0.3) for y in (1, 2))
@@ -143,8 +144,8 @@ def test_launcher_that_starts_nothing_stops_the_sweep(tmp_path: Path) -> None:
     def launch(batch: list[Trial]) -> list[JobResult]:
         raise RuntimeError("no executor")
 
-    runner = SweepRunner(create_optimizer("grid", grid_space()), SweepSettings(n_trials=6), launch,
-                         sweep_dir=tmp_path, started=lambda t: False)
+    runner = SweepLoop(create_optimizer("grid", grid_space()), BatchDriver(launch, 1, started=lambda t: False), n_trials=6,
+                         sweep_dir=tmp_path)
     with pytest.raises(HpoSweeperError, match="the launcher failed before any job"):
         runner.run()
     assert len(runner.trials) == 0
@@ -190,7 +191,7 @@ def test_sweep_dir_without_its_store_is_refused(quadratic_sweep, tmp_path: Path,
 
 
 def test_bad_seed_fails_before_the_store_is_touched(quadratic_sweep, tmp_path: Path) -> None:
-    with pytest.raises(ERRORS, match=r"seed must be null or an integer in \[0, 4294967295\], got -1"):
+    with pytest.raises(ERRORS, match=r"seed must be an integer in \[0, 4294967295\] or null, got -1"):
         quadratic_sweep(["hydra/sweeper=random", "+search_space=quad", "hydra.sweeper.seed=-1"],
                         sweep_dir=tmp_path / "s")
     assert not (tmp_path / "s" / "trials.db").exists()
@@ -485,7 +486,7 @@ def test_error_text_is_bounded(tmp_path: Path) -> None:
     def launch(batch: list[Trial]) -> list[JobResult]:
         return [JobResult(error="RuntimeError: start\n" + "x" * 1_000_000 + "\nthe end") for _ in batch]
 
-    runner = SweepRunner(create_optimizer("grid", grid_space()), SweepSettings(n_trials=1), launch,
+    runner = SweepLoop(create_optimizer("grid", grid_space()), BatchDriver(launch, 1), n_trials=1,
                          sweep_dir=tmp_path)
     with pytest.raises(HpoSweeperError):
         runner.run()

@@ -34,3 +34,20 @@ print("jax" in sys.modules, "skopt" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "False True"
+
+
+def test_the_sweep_api_imports_no_hydra_and_no_engine_until_a_bayes_optimiser_runs() -> None:
+    probe = """
+import sys
+import hpo_sweeper
+from hpo_sweeper import Kind, Parameter, SearchSpace, Sweep
+space = SearchSpace((Parameter("x", Kind.FLOAT, low=0.0, high=1.0),), {})
+sweep = Sweep(space, "bayes", seed=0, n_initial_points=2, backend="skopt")
+print(sorted(m for m in ("hydra", "omegaconf", "jax", "skopt") if m in sys.modules))
+Sweep(space, "random", seed=0).optimize(lambda p: p["x"], n_trials=3)
+print(sorted(m for m in ("hydra", "omegaconf", "jax", "skopt") if m in sys.modules))
+sweep.optimize(lambda p: p["x"], n_trials=3)
+print(sorted(m for m in ("hydra", "omegaconf", "jax", "skopt") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines() == ["[]", "[]", "['skopt']"]

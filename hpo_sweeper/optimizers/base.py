@@ -71,7 +71,7 @@ class Optimizer(ABC):
         done = [(p, v) for p, v in self.history if v is not None]
         if not done:
             return None
-        return min(done, key=lambda pv: self.to_minimize(pv[1]))  # type: ignore[arg-type]
+        return min(done, key=lambda pv: self.to_minimize(pv[1]))
 
 
 class _AllowsEmptySpace:

@@ -31,8 +31,14 @@ class _HpoSweeper(Sweeper):
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         from hydra_plugins.hpo_sweeper_plugin._impl import SweeperAdapter
 
-        self._adapter = SweeperAdapter(self, self.kind, self.settings)
-        self._adapter.setup(hydra_context=hydra_context, task_function=task_function, config=config)
+        # What Hydra's Sweeper contract expects of a set-up sweeper (validate_batch_is_legal reads
+        # config and hydra_context; Hydra's test suites read launcher); nothing else is kept here.
+        self.config, self.hydra_context = config, hydra_context
+        self._adapter = SweeperAdapter(
+            self.kind, self.settings, hydra_context=hydra_context, task_function=task_function, config=config,
+            validate_batch=self.validate_batch_is_legal,
+        )
+        self.launcher = self._adapter.launcher
 
     def sweep(self, arguments: list[str]) -> Any:
         assert self._adapter is not None, "setup() must run before sweep()"
@@ -47,16 +53,16 @@ class _HpoSweeper(Sweeper):
 class GridSweeper(_HpoSweeper):
     """Cartesian product of the search space (Hydra's basic sweeper, plus intervals)."""
 
-    kind = "grid"  # type: ignore[assignment]
+    kind = "grid"
 
 
 class RandomSweeper(_HpoSweeper):
     """Random and quasi-random (sobol, halton, lhs) search."""
 
-    kind = "random"  # type: ignore[assignment]
+    kind = "random"
 
 
 class BayesSweeper(_HpoSweeper):
     """Gaussian-process Bayesian optimisation (JAX or scikit-optimize engine)."""
 
-    kind = "bayes"  # type: ignore[assignment]
+    kind = "bayes"

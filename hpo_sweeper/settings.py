@@ -1,0 +1,144 @@
+"""The settings every sweep shares, with their defaults: defined here once.
+
+The Hydra adapter's ConfigStore dataclasses (``hydra_plugins/hpo_sweeper_plugin/config.py``)
+repeat these fields because OmegaConf needs its own types; ``tests/test_settings.py`` checks
+that both have the same names and defaults, so the two cannot drift. The optimiser options
+(``grid_points``, ``sampler``, ``backend``, ...) have their defaults in the optimisers'
+constructors, and the same test checks the config against those.
+
+Each value is checked through ``hpo_sweeper.validation``, so a bad one is an error that names
+the setting, raised before the store is opened or a job runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hpo_sweeper.direction import Direction
+from hpo_sweeper.errors import HpoSweeperError
+from hpo_sweeper.validation import check_bool, check_int, check_number
+
+__all__ = ["KIND_DEFAULTS", "MAX_SEED", "EarlyStop", "SweepConfigError", "SweepSettings"]
+
+#: Seeds every optimiser and engine accepts (numpy, scipy.qmc, scikit-optimize).
+MAX_SEED = 2**32 - 1
+
+
+#: Where a sweeper's default differs from ``SweepSettings``'s: a grid runs whole unless capped.
+KIND_DEFAULTS: dict[str, dict[str, Any]] = {"grid": {"n_trials": None}}
+
+
+class SweepConfigError(HpoSweeperError, ValueError):
+    """A sweeper setting is invalid; raised before any job runs."""
+
+
+@dataclass(frozen=True)
+class EarlyStop:
+    """Stop early: after ``patience`` trials without an improvement larger than
+    ``min_delta``, or once a value at least as good as ``target`` is reached."""
+
+    patience: int | None = None
+    min_delta: float = 0.0
+    target: float | None = None
+
+    def __post_init__(self) -> None:
+        check_int("early_stop.patience", self.patience, low=1, allow_none=True, error=SweepConfigError)
+        # nan compares false with everything (no improvement would ever count), inf likewise.
+        check_number("early_stop.min_delta", self.min_delta, low=0, error=SweepConfigError)
+        check_number("early_stop.target", self.target, allow_none=True, error=SweepConfigError)
+
+    @property
+    def active(self) -> bool:
+        return self.patience is not None or self.target is not None
+
+    @classmethod
+    def parse(cls, value: Any) -> EarlyStop:
+        """From a mapping (a config block), an ``EarlyStop`` or None."""
+        if value is None or isinstance(value, EarlyStop):
+            return value or cls()
+        if not isinstance(value, Mapping):
+            raise SweepConfigError(f"early_stop must be a mapping of patience, min_delta, target; got {value!r}")
+        unknown = sorted(set(map(str, value)) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise SweepConfigError(f"early_stop has no setting {', '.join(unknown)} (it has patience, min_delta, "
+                                   "target)")
+        return cls(**{str(k): v for k, v in value.items()})
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """What every sweeper accepts, whatever its algorithm (``hydra.sweeper.<name>``, or keyword
+    arguments of ``hpo_sweeper.Sweep``). See README "The sweepers and their settings"."""
+
+    # Trials to run in total (grid: a cap on the grid's size; null runs the whole grid).
+    n_trials: int | None = 20
+    # Trials handed to the launcher per call; null: a default per sweeper (Sweep.batch_size).
+    batch_size: int | None = None
+    # Seed of the optimiser; null draws one and records it, so a resumed sweep reuses it.
+    seed: int | None = None
+    # minimize | maximize.
+    direction: str = "minimize"
+    # null: the task returns the number; else a dotted key into a returned dict or dataclass.
+    objective: str | None = None
+    # Stop with an error when more than this fraction of finished trials failed (judged after 5).
+    max_failure_rate: float = 0.5
+    # The SQLite trial store; null: none (Python API) or <sweep dir>/trials.db (Hydra).
+    storage: str | None = None
+    # Resume even though the search space changed.
+    allow_space_change: bool = False
+    # Resume even though settings that change what the stored trials mean changed.
+    allow_settings_change: bool = False
+    # Earlier stores, sweep dirs or trials.csv files whose trials seed the optimiser.
+    warm_start: list[str] = field(default_factory=list)
+    # Explicit first trials, validated against the space.
+    enqueue: list[Any] = field(default_factory=list)
+    early_stop: EarlyStop = field(default_factory=EarlyStop)
+    # Write convergence.png and params.png when the sweep ends (where it has a results dir).
+    plots: bool = True
+    # How often a trial whose process died runs again before it is recorded failed.
+    max_reruns: int = 1
+
+    def __post_init__(self) -> None:
+        e = SweepConfigError
+        check_int("n_trials", self.n_trials, low=1, allow_none=True, error=e)
+        check_int("batch_size", self.batch_size, low=1, allow_none=True, error=e)
+        check_int("seed", self.seed, low=0, high=MAX_SEED, allow_none=True, error=e)
+        Direction.parse(self.direction, error=e)
+        obj = self.objective
+        # A key path with an empty part ('metrics..loss', 'loss.') can never match a returned value:
+        # refused here rather than failing every trial.
+        if obj is not None and (not isinstance(obj, str) or not all(part.strip() for part in obj.split("."))):
+            raise e(f"objective must be null or a dotted key of non-empty parts such as 'metrics.val_loss', "
+                    f"got {obj!r}")
+        check_number("max_failure_rate", self.max_failure_rate, low=0, high=1, error=e)
+        if isinstance(self.storage, os.PathLike):
+            object.__setattr__(self, "storage", os.fspath(self.storage))
+        if self.storage is not None and not (isinstance(self.storage, str) and self.storage.strip()):
+            raise e(f"storage must be null or a file path, got {self.storage!r}")
+        for name in ("allow_space_change", "allow_settings_change", "plots"):
+            check_bool(name, getattr(self, name), error=e)
+        if not isinstance(self.warm_start, (list, tuple)) or not all(isinstance(p, (str, os.PathLike))
+                                                                      for p in self.warm_start):
+            raise e(f"warm_start must be a list of paths, got {self.warm_start!r}")
+        object.__setattr__(self, "warm_start", [os.fspath(p) for p in self.warm_start])
+        if not isinstance(self.enqueue, (list, tuple)):
+            raise e(f"enqueue must be a list of {{parameter: value}} mappings, got {self.enqueue!r}")
+        object.__setattr__(self, "early_stop", EarlyStop.parse(self.early_stop))
+        check_int("max_reruns", self.max_reruns, low=0, error=e)
+
+    @property
+    def direction_enum(self) -> Direction:
+        return Direction(self.direction)
+
+    @classmethod
+    def field_names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in dataclasses.fields(cls))
+
+    def recorded(self) -> dict[str, Any]:
+        """The settings as plain JSON, as the store keeps them (meta ``settings``)."""
+        return json.loads(json.dumps(dataclasses.asdict(self), default=repr))
