@@ -154,7 +154,7 @@ class Parameter:
             return int(self.low) + k * int(step)
         return self._cast(self.low + k * step)
 
-    def _cast(self, x: float) -> Any:
+    def _cast(self, x: Any) -> Any:  # a float, or any number validate() accepted
         if self.kind is Kind.INT:
             return int(round(x))
         # Drop float noise (0.1 + 2 * 0.1 = 0.30000000000000004, exp(log(1e-4)) =
