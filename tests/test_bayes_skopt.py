@@ -300,7 +300,6 @@ def test_small_finite_space_is_exhausted_without_skopt_warnings(caplog: pytest.L
 
 
 def test_unknown_engine_option_is_a_type_error() -> None:
-    space = SearchSpace.from_config({"x": "interval(0, 1)"})
     with pytest.raises(TypeError, match="bogus"):
         skopt_engine.make_config(seed=0, acq_func="EI", xi=0.01, kappa=1.96, batch_strategy="cl_min", bogus=1)
 
