@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 #: front name -> skopt name; for a minimiser UCB is skopt's lower confidence bound.
 _ACQ_FUNCS = {"EI": "EI", "PI": "PI", "LCB": "LCB", "UCB": "LCB", "gp_hedge": "gp_hedge"}
 _ACQ_OPTIMIZERS = ("auto", "sampling", "lbfgs")
-_LIES = {"cl_min": np.min, "cl_mean": np.mean, "cl_max": np.max}
+_LIES: dict[str, Callable[[np.ndarray], Any]] = {"cl_min": np.min, "cl_mean": np.mean, "cl_max": np.max}
 _DUPLICATE_WARNING = "The objective has been evaluated at point"
 #: "once per location" memory for the warnings re-emitted by ``_reemit``
 _WARNING_REGISTRY: dict[Any, Any] = {}

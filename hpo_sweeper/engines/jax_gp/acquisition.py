@@ -33,7 +33,7 @@ Maximisation (``propose``), one jitted program per bucket:
 from __future__ import annotations
 
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -63,14 +63,18 @@ class AcqConfig(NamedTuple):
     n_steps: int  # L-BFGS evaluations per start
 
 
+#: a jax.Array, or a numpy array where the engine runs on JAX's default device (cheaper to pass)
+ArrayLike = Any
+
+
 class AcqInputs(NamedTuple):
     """Traced inputs of ``propose`` (arrays only, so changing them never recompiles)."""
 
-    levels: jax.Array  # (n_numeric, Lmax) sorted unit levels, +inf padded
-    n_levels: jax.Array  # (n_numeric,) int, 0 = continuous
-    best: jax.Array  # () incumbent, standardised
-    xi: jax.Array  # ()
-    kappa: jax.Array  # ()
+    levels: ArrayLike  # (n_numeric, Lmax) sorted unit levels, +inf padded
+    n_levels: ArrayLike  # (n_numeric,) int, 0 = continuous
+    best: ArrayLike  # () incumbent, standardised
+    xi: ArrayLike  # ()
+    kappa: ArrayLike  # ()
 
 
 def acq_value(post: Posterior, X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> jax.Array:

@@ -234,8 +234,8 @@ def _fit(
     if kind == "extend":
         post = _extend(state, X_obs, data.z, N)
         if post is not None:
-            last = {"theta": state.theta, "value": math.nan, "full": False, "kind": kind, "n": n_obs, "bucket": N}
-            return post, state._replace(model=(post, X_obs.copy()), last_fit=last)
+            extended = {"theta": state.theta, "value": math.nan, "full": False, "kind": kind, "n": n_obs, "bucket": N}
+            return post, state._replace(model=(post, X_obs.copy()), last_fit=extended)
         kind = "refine"
     full_fit_n = state.full_fit_n
     random = np.zeros((0, len(default)))
@@ -270,8 +270,8 @@ def _fit(
         )
         ok, theta = False, default
         post = gp.posterior(data, _put(static, theta), cfg_full)
-    last = {"theta": theta, "value": float(np.asarray(value)), "full": kind == "full", "kind": kind, "n": n_obs,
-            "bucket": N}
+    last: dict[str, Any] = {"theta": theta, "value": float(np.asarray(value)), "full": kind == "full", "kind": kind,
+                            "n": n_obs, "bucket": N}
     return post, state._replace(
         theta=theta if ok else state.theta,
         model=(post, X_obs.copy()) if ok else None,

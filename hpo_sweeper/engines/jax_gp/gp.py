@@ -105,7 +105,7 @@ class Posterior(NamedTuple):
     resid: jax.Array  # (N,) z - mean on filled slots, 0 elsewhere
     hypers: Hypers
     diag: jax.Array  # () noise + jitter actually on K's diagonal
-    count: jax.Array  # () int, first free slot
+    n_filled: jax.Array  # () int, first free slot (not ``count``: that is a tuple method)
 
 
 def unpack(theta: jax.Array, cfg: FitConfig) -> Hypers:
@@ -276,7 +276,7 @@ def condition(post: Posterior, x: jax.Array, y: jax.Array, sg: Safeguards) -> Po
     fantasies of a batch (kriging believer / constant liar), never for a refit.
     """
     h = post.hypers
-    i = post.count
+    i = post.n_filled
     kx = h.signal * cross_cov(x[None, :], post.X, h.inv_ls, sg.tiny)[0] * post.mask  # (N,)
     v = solve_triangular(post.L, kx, lower=True)  # zero beyond the filled slots
     # The Schur complement is at least the noise in exact arithmetic; round-off must not
