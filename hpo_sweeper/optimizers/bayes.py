@@ -92,8 +92,9 @@ class BayesOptimizer(Optimizer):
         #: proposed, not yet told: space key -> (configuration, its feature row)
         self._pending: dict[tuple[Any, ...], tuple[dict[str, Any], np.ndarray]] = {}
         self._seen: set[tuple[Any, ...]] = set()
-        #: feature row of each told trial, in tell order (encoded once, when told)
-        self._told_features: list[np.ndarray] = []
+        #: feature row of each told trial, in tell order (encoded once: ``_encoded_history``)
+        self._told_features = np.zeros((0, space.layout.n_features))
+        self._told_values = np.zeros(0)
         engine_options = dict(engine_options or {})
         if backend == "jax":
             from hpo_sweeper.engines.jax_cache import enable_compilation_cache
@@ -188,20 +189,29 @@ class BayesOptimizer(Optimizer):
         k = self.space.key(params)
         self._pending.pop(k, None)
         self._seen.add(k)
-        self._told_features.append(self.space.to_features([params])[0])
+
+    def _encoded_history(self) -> tuple[np.ndarray, np.ndarray]:
+        """``X: (len(history), D)`` features of every told trial and ``v: (len(history),)`` their
+        values, minimised, NaN where failed. Each trial is encoded once: the ones told since
+        the last call, in one vectorised ``to_features``."""
+        new = self.history[len(self._told_values):]
+        if new:
+            X_new = self.space.to_features([p for p, _ in new])
+            v_new = np.array([math.nan if v is None else self.to_minimize(v) for _, v in new], dtype=float)
+            self._told_features = np.concatenate([self._told_features, X_new])
+            self._told_values = np.concatenate([self._told_values, v_new])
+        return self._told_features, self._told_values
 
     def _observations(self) -> tuple[np.ndarray, np.ndarray]:
         """``X: (n, D)`` told features and ``y: (n,)`` their values, minimised, with failures
         handled: successes in tell order, then (``on_failure="worst"``) the failures."""
-        ok = [i for i, (_, v) in enumerate(self.history) if v is not None]
-        values = [self.to_minimize(self.history[i][1]) for i in ok]  # type: ignore[arg-type]
-        rows = ok
-        if self.on_failure == "worst" and values:
-            failed = [i for i, (_, v) in enumerate(self.history) if v is None]
-            rows = ok + failed
-            values += [max(values)] * len(failed)
-        X = np.array([self._told_features[i] for i in rows]).reshape(len(rows), self.space.layout.n_features)
-        return X, np.asarray(values, dtype=float)
+        X, v = self._encoded_history()
+        ok = ~np.isnan(v)
+        if self.on_failure == "worst" and ok.any():
+            rows = np.concatenate([np.flatnonzero(ok), np.flatnonzero(~ok)])
+            y = np.concatenate([v[ok], np.full(int((~ok).sum()), np.max(v[ok]))])
+            return X[rows], y
+        return X[ok], v[ok]
 
 
 class _Warmup:
