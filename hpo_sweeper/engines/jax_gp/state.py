@@ -39,13 +39,15 @@ class EngineState(NamedTuple):
     #: host random stream of the hyperparameter restarts and GP-Hedge's choice; copied
     #: before use, never advanced in place
     rng: np.random.Generator
+    #: GP-Hedge's running gains, one per arm (``config.HEDGE_ARMS``)
+    hedge_gains: np.ndarray
+    #: diagnostics of the last fit: theta, value, full, kind, n, bucket
+    last_fit: dict[str, Any]
     #: the last fitted hyperparameters (warm start), None before the first fit
     theta: np.ndarray | None = None
     #: the last posterior and the observed features it holds (for ``extend``)
     model: tuple[gp.Posterior, np.ndarray] | None = None
     #: observations at the last full fit
     full_fit_n: int = 0
-    hedge_gains: np.ndarray = np.zeros(3)
+    #: GP-Hedge's nominees of the last call, (arms, D)
     hedge_nominees: np.ndarray | None = None
-    #: diagnostics of the last fit: theta, value, kind, n, bucket
-    last_fit: dict[str, Any] = {}
