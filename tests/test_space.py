@@ -204,6 +204,8 @@ def test_to_features_is_to_unit_bit_for_bit() -> None:
             else:
                 assert X[i, col] == p.to_unit(pt[p.name])  # ==, not approx
     assert space.to_features([]).shape == (0, space.layout.n_features)
+    # a few points take the one-value-at-a-time path: the same bits
+    np.testing.assert_array_equal(space.to_features(points[:2]), X[:2])
 
 
 @pytest.mark.parametrize(
