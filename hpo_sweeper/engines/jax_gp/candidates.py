@@ -23,7 +23,7 @@ import numpy as np
 
 from hpo_sweeper.space import FeatureLayout, snap_to_levels
 
-__all__ = ["MAX_ENUMERATED_COMBOS", "CandidateSampler", "make_sampler"]
+__all__ = ["MAX_ENUMERATED_COMBOS", "CandidateSampler", "enumerates_categoricals", "make_sampler"]
 
 #: categorical combinations enumerated exhaustively up to this many
 MAX_ENUMERATED_COMBOS = 64
