@@ -53,10 +53,74 @@ def _case(kind: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+
+def run_regret(problem: str, seed: int, trials: int, engine_options: dict[str, Any]) -> dict[str, Any]:
+    """One seeded sequential ``bayes`` run (JAX engine) of a ``benchmarks.problems`` problem."""
+    import math
+
+    from benchmarks.problems import get_problem
+    from hpo_sweeper import SearchSpace, create_optimizer
+
+    prob = get_problem(problem)
+    space = SearchSpace.from_config(prob.space_config())
+    opt = create_optimizer("bayes", space, seed=seed, backend="jax", n_trials=trials, engine_options=engine_options)
+    best = math.inf
+    for _ in range(trials):
+        [p] = opt.ask(1)
+        v = prob(p)
+        best = min(best, v)
+        opt.tell([p], [v])
+    return {"seed": seed, "regret": best - (prob.optimum or 0.0)}
+
+
+def run_timing(n: int, dim: int, rounds: int, engine_options: dict[str, Any], seed: int = 0) -> dict[str, Any]:
+    """Median warm ``ask(1)`` after ``n`` random observations in ``dim`` dimensions; rounds that
+    compiled (a new bucket) are counted apart."""
+    import jax
+    import numpy as np
+
+    from hpo_sweeper import SearchSpace, create_optimizer
+
+    space = SearchSpace.from_config({f"x{i}": "interval(0, 1)" for i in range(dim)})
+    rng = np.random.default_rng(seed)
+
+    def f(p: dict[str, Any]) -> float:
+        x = np.array([p[f"x{i}"] for i in range(dim)])
+        return float(np.sum((x - 0.3) ** 2) + 0.1 * np.sum(np.sin(7 * x)))
+
+    opt = create_optimizer("bayes", space, seed=seed, backend="jax", n_initial_points=1, engine_options=engine_options)
+    pts = space.from_unit(rng.random((n, dim)))
+    opt.tell(pts, [f(p) for p in pts])
+    for _ in range(3):  # warm-up: the one initial-design ask, then this bucket's compilations
+        [p] = opt.ask(1)
+        opt.tell([p], [f(p)])
+    compiles = [0]
+
+    def listener(event: str, duration: float, **kwargs: Any) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiles[0] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    times, compiled = [], 0
+    try:
+        for _ in range(rounds):
+            before = compiles[0]
+            t0 = time.perf_counter()
+            [p] = opt.ask(1)
+            dt = time.perf_counter() - t0
+            opt.tell([p], [f(p)])
+            if compiles[0] > before:
+                compiled += 1
+            else:
+                times.append(dt)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    return {"median": statistics.median(times) if times else float("nan"), "min": min(times, default=float("nan")),
+            "compiling_rounds": compiled}
+
+
 def _run_case(spec: dict[str, Any]) -> dict[str, Any]:
     import jax
-
-    from benchmarks.jax_engine_check import run_regret, run_timing
 
     engine = {"device": spec["device"], "dtype": spec["dtype"]}
     platform = jax.devices(spec["device"])[0].platform  # fails clearly when there is no such device

@@ -7,8 +7,9 @@ One internal form serves every optimiser:
   [0, 1]). Random and quasi-random samplers draw here.
 * ``features``: the form a Gaussian process sees. Numeric parameters keep their
   unit coordinate; a categorical becomes k one-hot columns. ``FeatureLayout``
-  tells an engine which columns are which, and ``snap_features`` maps any point
-  of the relaxed feature cube back onto a valid configuration.
+  (``SearchSpace.layout``, computed once) gives an engine the columns as arrays, and
+  ``snap_to_levels`` is the one rule, for numpy and JAX alike, that moves a coordinate
+  onto its parameter's nearest level.
 
 Notation: ``d`` parameters, ``D`` feature columns, ``X: (n, D)``.
 
@@ -36,6 +37,7 @@ __all__ = [
     "Parameter",
     "SearchSpace",
     "SearchSpaceError",
+    "snap_to_levels",
 ]
 
 #: A stepped parameter with at most this many levels is enumerated exactly
@@ -152,7 +154,7 @@ class Parameter:
             return int(self.low) + k * int(step)
         return self._cast(self.low + k * step)
 
-    def _cast(self, x: float) -> Any:
+    def _cast(self, x: Any) -> Any:  # a float, or any number validate() accepted
         if self.kind is Kind.INT:
             return int(round(x))
         # Drop float noise (0.1 + 2 * 0.1 = 0.30000000000000004, exp(log(1e-4)) =
@@ -172,7 +174,8 @@ class Parameter:
             return (self.index_of(value) + 0.5) / len(self.choices)
         assert self.low is not None and self.high is not None
         lo, hi = self._t(self.low), self._t(self.high)
-        return float(np.clip((self._t(value) - lo) / (hi - lo), 0.0, 1.0))
+        # min/max in plain floats: what np.clip computes, without its per-call overhead
+        return min(max((self._t(value) - lo) / (hi - lo), 0.0), 1.0)
 
     def from_unit(self, u: float) -> Any:
         """Decode a coordinate of [0, 1] into a valid value."""
@@ -284,20 +287,67 @@ class Levels(Sequence[Any]):
         return f"Levels([{head}{', ...' if self._n > 5 else ''}], n={self._n})"
 
 
-@dataclass(frozen=True)
-class FeatureLayout:
-    """Which feature columns belong to which parameter, for GP engines.
+def snap_to_levels(x: Any, levels: Any, n_levels: Any, xp: Any = np) -> Any:
+    """THE rule that moves a unit coordinate onto its parameter's nearest level.
 
-    ``numeric[i]`` is the column of the i-th numeric parameter; ``numeric_levels[i]``
-    its allowed unit values (sorted) when discrete with at most
-    ``MAX_ENUMERATED_LEVELS`` levels, else None. ``categorical`` lists the one-hot
-    column groups, one per categorical parameter.
+    Shared by numpy code (``xp=numpy``: the candidate sampler, ``FeatureLayout.snap``) and
+    JAX code (``xp=jax.numpy``, vmapped over columns inside the jitted acquisition search),
+    so both always agree on a level. Ties go to the lower level.
+
+    Args:
+        x: (M,) unit coordinates of one numeric column.
+        levels: (L,) its sorted unit levels, padded with +inf beyond ``n_levels``.
+        n_levels: () how many of ``levels`` are real; 0 means continuous (``x`` is kept).
+    """
+    i = xp.clip(xp.searchsorted(levels, x), 1, xp.maximum(n_levels - 1, 1))
+    lo, hi = levels[i - 1], levels[xp.minimum(i, levels.shape[0] - 1)]
+    nearest = xp.where(xp.abs(x - lo) <= xp.abs(hi - x), lo, hi)
+    return xp.where(n_levels > 0, nearest, x)
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureLayout:
+    """The space as arrays, computed once per space (``SearchSpace.layout``): what an
+    array-native engine needs to know about the columns of ``X: (n, D)``.
+
+    Per feature column group:
+        ``numeric[i]``: the column of the i-th numeric parameter; ``categorical``: the
+        one-hot column groups, one per categorical parameter.
+    Per numeric parameter (``i`` indexes ``numeric``):
+        ``numeric_levels[i]``: its sorted unit levels when discrete with at most
+        ``MAX_ENUMERATED_LEVELS`` levels, else None; ``levels: (n_numeric, L)`` the same,
+        +inf padded, and ``n_levels: (n_numeric,)`` their counts (0: continuous, or too many
+        levels to enumerate): the arrays ``snap_to_levels`` reads.
+    Per parameter (``j`` indexes ``params``):
+        ``kind[j]``, ``log[j]``, ``low[j]``/``high[j]`` (bounds; NaN for a categorical),
+        ``step[j]`` (NaN when none), ``column[j]`` (its first feature column).
     """
 
     n_features: int
     numeric: tuple[int, ...]
     numeric_levels: tuple[np.ndarray | None, ...]
     categorical: tuple[tuple[int, ...], ...]
+    params: tuple[Parameter, ...] = ()
+    kind: tuple[Kind, ...] = ()
+    log: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    low: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    high: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    step: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    column: tuple[int, ...] = ()
+    levels: np.ndarray = field(default_factory=lambda: np.full((0, 1), np.inf))
+    n_levels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+
+    def snap(self, X: np.ndarray) -> np.ndarray:
+        """(n, D) relaxed features -> a copy with numeric levels snapped (``snap_to_levels``)
+        and every categorical group one-hot at its argmax."""
+        X = np.array(X, dtype=float, copy=True).reshape(-1, self.n_features)
+        for i, col in enumerate(self.numeric):
+            if self.n_levels[i] > 0:
+                X[:, col] = snap_to_levels(X[:, col], self.levels[i], self.n_levels[i])
+        for cols in self.categorical:
+            c = list(cols)
+            X[:, c] = np.eye(len(c))[np.argmax(X[:, c], axis=1)]
+        return X
 
 
 @dataclass(frozen=True)
@@ -418,8 +468,10 @@ class SearchSpace:
         numeric: list[int] = []
         levels: list[np.ndarray | None] = []
         cats: list[tuple[int, ...]] = []
+        column: list[int] = []
         col = 0
         for p in self.params:
+            column.append(col)
             if p.kind is Kind.CATEGORICAL:
                 cats.append(tuple(range(col, col + len(p.choices))))
                 col += len(p.choices)
@@ -427,27 +479,57 @@ class SearchSpace:
                 numeric.append(col)
                 n = p.n_levels
                 if n is not None and n <= MAX_ENUMERATED_LEVELS:
-                    levels.append(np.unique([p.to_unit(v) for v in p.levels()]))
+                    levels.append(np.unique(_units(p, list(p.levels()))))
                 else:
                     levels.append(None)
                 col += 1
-        return FeatureLayout(col, tuple(numeric), tuple(levels), tuple(cats))
+        width = max([1] + [len(lv) for lv in levels if lv is not None])
+        padded = np.full((len(levels), width), np.inf)
+        counts = np.zeros(len(levels), dtype=np.int32)
+        for i, lv in enumerate(levels):
+            if lv is not None:
+                padded[i, : len(lv)] = lv
+                counts[i] = len(lv)
+        nan = math.nan
+        return FeatureLayout(
+            n_features=col,
+            numeric=tuple(numeric),
+            numeric_levels=tuple(levels),
+            categorical=tuple(cats),
+            params=self.params,
+            kind=tuple(p.kind for p in self.params),
+            log=np.array([p.log for p in self.params], dtype=bool),
+            low=np.array([nan if p.low is None else float(p.low) for p in self.params]),
+            high=np.array([nan if p.high is None else float(p.high) for p in self.params]),
+            step=np.array([nan if p.step is None else float(p.step) for p in self.params]),
+            column=tuple(column),
+            levels=padded,
+            n_levels=counts,
+        )
 
     def to_features(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """(n, D) GP features of configurations."""
-        rows = []
-        for pt in points:
-            row: list[float] = []
-            for p in self.params:
-                if p.kind is Kind.CATEGORICAL:
-                    onehot = [0.0] * len(p.choices)
-                    onehot[p.index_of(pt[p.name])] = 1.0
-                    row.extend(onehot)
-                else:
-                    row.append(p.to_unit(pt[p.name]))
-            rows.append(row)
-        return np.array(rows, dtype=float).reshape(len(points), self.layout.n_features)
-
+        """(n, D) GP features of configurations: one column (or one-hot group) at a time,
+        vectorised, with the same arithmetic as ``Parameter.to_unit``."""
+        layout = self.layout
+        n = len(points)
+        X = np.zeros((n, layout.n_features))
+        if n <= _SCALAR_ROWS:  # a proposal or two: plain Python beats numpy's per-call overhead
+            for i, pt in enumerate(points):
+                for p, col in zip(self.params, layout.column):
+                    if p.kind is Kind.CATEGORICAL:
+                        X[i, col + p.index_of(pt[p.name])] = 1.0
+                    else:
+                        X[i, col] = p.to_unit(pt[p.name])
+            return X
+        rows = np.arange(n)
+        for p, col in zip(self.params, layout.column):
+            values = [pt[p.name] for pt in points]
+            if p.kind is Kind.CATEGORICAL:
+                idx = np.fromiter((p.index_of(v) for v in values), dtype=np.intp, count=n)
+                X[rows, col + idx] = 1.0
+            else:
+                X[:, col] = _units(p, values)
+        return X
     def from_features(self, X: np.ndarray) -> list[dict[str, Any]]:
         """Configurations from (n, D) features of the relaxed cube (argmax of one-hots)."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
@@ -473,6 +555,23 @@ class SearchSpace:
 
 
 # --- small helpers -----------------------------------------------------------------------------
+
+#: ``to_features`` encodes up to this many points one value at a time, more column by column
+#: (measured, 1 point of the README's MLP space: 6.5 us that way, 24 us vectorised)
+_SCALAR_ROWS = 4
+
+
+def _units(p: Parameter, values: Sequence[Any]) -> np.ndarray:
+    """``Parameter.to_unit`` of many values of a numeric parameter at once, bit for bit
+    (the same math.log, then the same float64 arithmetic, vectorised)."""
+    assert p.low is not None and p.high is not None
+    if p.log:
+        x = np.array([math.log(v) for v in values], dtype=float)
+    else:
+        x = np.array(values, dtype=float).reshape(len(values))
+    lo, hi = p._t(p.low), p._t(p.high)
+    # maximum/minimum rather than np.clip: the same values, at a fifth of the call overhead
+    return np.minimum(np.maximum((x - lo) / (hi - lo), 0.0), 1.0)
 
 
 def _same_value(a: Any, b: Any) -> bool:

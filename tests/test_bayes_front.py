@@ -7,6 +7,7 @@ spy records what the engine is asked, so the tests see the contract from both si
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -40,16 +41,21 @@ def make(space: SearchSpace | None = None, **options: Any) -> BayesOptimizer:
 
 
 class Spy:
-    """Wraps ``engine.suggest`` and records each call's arguments."""
+    """Wraps the engine's ``suggest`` and records each call's arguments (arrays)."""
 
     def __init__(self, opt: BayesOptimizer) -> None:
         self.calls: list[dict[str, Any]] = []
         self._suggest = opt.engine.suggest
-        opt.engine.suggest = self  # type: ignore[method-assign]
+        opt.engine = dataclasses.replace(opt.engine, suggest=self)
 
-    def __call__(self, points: list[dict[str, Any]], y: np.ndarray, n: int, pending: list[dict[str, Any]]) -> Any:
-        self.calls.append({"points": list(points), "y": np.array(y), "n": n, "pending": list(pending)})
-        return self._suggest(points, y, n, pending)
+    def __call__(self, state: Any, X: np.ndarray, y: np.ndarray, X_pending: np.ndarray, q: int, key: Any) -> Any:
+        self.calls.append({"X": np.array(X), "y": np.array(y), "n": q, "X_pending": np.array(X_pending), "key": key})
+        return self._suggest(state, X, y, X_pending, q, key)
+
+
+def rows_of(opt: BayesOptimizer, X: np.ndarray, points: list[dict[str, Any]]) -> bool:
+    """``X`` holds exactly the features of ``points``, in order (the front encodes them once)."""
+    return X.shape == (len(points), opt.space.layout.n_features) and np.array_equal(X, opt.space.to_features(points))
 
 
 def tell_all(opt: BayesOptimizer, points: list[dict[str, Any]], f: Any = f2) -> None:
@@ -78,7 +84,7 @@ def test_initial_design_comes_first_and_is_the_samplers(design: str) -> None:
     assert spy.calls == []
     tell_all(opt, first)
     (p,) = opt.ask(1)
-    assert len(spy.calls) == 1 and len(spy.calls[0]["points"]) == 4
+    assert len(spy.calls) == 1 and len(spy.calls[0]["X"]) == 4
 
 
 def test_design_continues_until_two_results() -> None:
@@ -102,7 +108,7 @@ def test_batch_straddling_the_design_end() -> None:
     assert len(batch) == 3
     (call,) = spy.calls
     assert call["n"] == 2
-    assert call["pending"] == batch[:1]
+    assert rows_of(opt, call["X_pending"], batch[:1])
 
 
 # --- failures and direction --------------------------------------------------------------------
@@ -115,7 +121,7 @@ def test_on_failure_worst_gives_failures_the_worst_value() -> None:
     opt.tell(pts, [3.0, None, 1.0, float("nan")])
     opt.ask(1)
     (call,) = spy.calls
-    assert call["points"] == [pts[0], pts[2], pts[1], pts[3]]
+    assert rows_of(opt, call["X"], [pts[0], pts[2], pts[1], pts[3]])
     assert call["y"].tolist() == [3.0, 1.0, 3.0, 3.0]
 
 
@@ -126,7 +132,7 @@ def test_on_failure_ignore_drops_failures() -> None:
     opt.tell(pts, [3.0, None, 1.0, float("inf")])
     (q,) = opt.ask(1)
     (call,) = spy.calls
-    assert call["points"] == [pts[0], pts[2]]
+    assert rows_of(opt, call["X"], [pts[0], pts[2]])
     assert call["y"].tolist() == [3.0, 1.0]
     # a failed configuration is never proposed again either
     assert opt.space.key(q) not in {opt.space.key(p) for p in pts}
@@ -176,7 +182,8 @@ def test_engine_repeats_are_replaced() -> None:
     opt = make(n_initial_points=3)
     first = opt.ask(3)
     tell_all(opt, first)
-    opt.engine.suggest = lambda points, y, n, pending: [dict(points[0]) for _ in range(n)]  # type: ignore[method-assign]
+    # an engine that proposes the first observation q times
+    opt.engine = dataclasses.replace(opt.engine, suggest=lambda state, X, y, Xp, q, key: (np.repeat(X[:1], q, 0), state))
     batch = opt.ask(4)
     keys = [opt.space.key(p) for p in first + batch]
     assert len(batch) == 4 and len(set(keys)) == 7
@@ -193,7 +200,7 @@ def test_batches_are_distinct_and_see_running_jobs() -> None:
     nxt = opt.ask(4)
     keys = [opt.space.key(p) for p in design + running + nxt]
     assert len(set(keys)) == 12
-    assert spy.calls[-1]["pending"] == running
+    assert rows_of(opt, spy.calls[-1]["X_pending"], running)
     tell_all(opt, running + nxt)
     assert spy.calls and len(opt._pending) == 0
 

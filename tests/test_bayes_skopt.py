@@ -22,7 +22,8 @@ pytest.importorskip("skopt")
 from skopt.space import Categorical, Integer, Real
 
 from hpo_sweeper import Kind, OptimizerError, Parameter, SearchSpace, create_optimizer
-from hpo_sweeper.engines.skopt_engine import SkoptEngine, _decode, _dimension, _encode
+from hpo_sweeper.engines import skopt_engine
+from hpo_sweeper.engines.skopt_engine import _decode, _dimension, _encode
 
 #: engine_options that make a suggestion cheap (quality is not under test there).
 FAST = {"n_points": 300, "n_restarts_optimizer": 1}
@@ -36,6 +37,24 @@ MIXED = {
     "x": "interval(-1, 1)",
     "batch": 32,  # fixed
 }
+
+
+class Direct:
+    """The skopt engine driven directly through the array contract (``engines/base.py``),
+    with configurations in and out so the tests read in the space's own terms."""
+
+    def __init__(self, space: SearchSpace, seed: int = 0, **options: Any) -> None:
+        self.space = space
+        config = skopt_engine.make_config(seed=seed, xi=0.01, kappa=1.96, **options)
+        self.state = skopt_engine.init(space.layout, config)
+        self.calls = 0
+
+    def suggest(self, points: list[dict[str, Any]], y: Any, n: int, pending: list[dict[str, Any]]) -> list[dict]:
+        X_new, self.state = skopt_engine.suggest(
+            self.state, self.space.to_features(points), y, self.space.to_features(pending), n, (0, self.calls)
+        )
+        self.calls += 1
+        return self.space.from_features(X_new)
 
 
 def mixed_space() -> SearchSpace:
@@ -146,7 +165,7 @@ def test_engine_directly_on_mixed_space() -> None:
     space = mixed_space()
     rng = np.random.default_rng(0)
     points = space.from_unit(rng.random((6, len(space))))
-    engine = SkoptEngine(space, seed=0, acq_func="EI", xi=0.01, kappa=1.96, batch_strategy="cl_min", **FAST)
+    engine = Direct(space, seed=0, acq_func="EI", batch_strategy="cl_min", **FAST)
     out = engine.suggest(points, np.array([quadratic(p) for p in points]), 3, [])
     assert len(out) == 3
     for p in out:
@@ -160,7 +179,7 @@ def test_batch_of_four_is_distinct_and_avoids_pending(strategy: str) -> None:
     points = space.from_unit(rng.random((8, 3)))
     y = np.array([(p["x"] - 0.3) ** 2 + abs(p["n"] - 5) / 20 + (p["c"] == "b") for p in points])
     pending = space.from_unit(rng.random((2, 3)))
-    engine = SkoptEngine(space, seed=0, acq_func="EI", xi=0.01, kappa=1.96, batch_strategy=strategy, **FAST)
+    engine = Direct(space, seed=0, acq_func="EI", batch_strategy=strategy, **FAST)
     out = engine.suggest(points, y, 4, pending)
     keys = {space.key(p) for p in out}
     assert len(keys) == 4
@@ -185,7 +204,7 @@ def test_ucb_is_lcb_for_a_minimiser() -> None:
     points = [{"x": v} for v in (-1.5, -0.2, 0.7, 1.9)]
     y = np.array([p["x"] ** 2 for p in points])
     proposals = [
-        SkoptEngine(space, seed=5, acq_func=acq, xi=0.01, kappa=1.96, batch_strategy="cl_min", **FAST).suggest(
+        Direct(space, seed=5, acq_func=acq, batch_strategy="cl_min", **FAST).suggest(
             points, y, 2, []
         )
         for acq in ("LCB", "UCB")
@@ -207,21 +226,21 @@ def test_same_seed_same_results_same_proposals() -> None:
 
 def test_incremental_tell_matches_the_observations_and_rebuilds_on_change() -> None:
     space = SearchSpace.from_config({"x": "interval(0, 1)"})
-    engine = SkoptEngine(space, seed=0, acq_func="EI", xi=0.01, kappa=1.96, batch_strategy="cl_min", **FAST)
+    engine = Direct(space, seed=0, acq_func="EI", batch_strategy="cl_min", **FAST)
     points = [{"x": v} for v in (0.1, 0.5, 0.9)]
     y = np.array([1.0, 0.2, 0.8])
     engine.suggest(points, y, 1, [])
-    first = engine._opt
+    first = engine.state.opt
     points.append({"x": 0.4})
     y = np.append(y, 0.1)
     engine.suggest(points, y, 1, [])
-    assert engine._opt is first  # only grew: told incrementally
-    assert engine._opt.yi == list(y)
+    assert engine.state.opt is first  # only grew: told incrementally
+    assert engine.state.opt.yi == list(y)
     y[0] = 5.0  # e.g. the value given to a failed trial under on_failure="worst" moved
     engine.suggest(points, y, 1, [])
-    assert engine._opt is not first  # rebuilt from all observations
-    assert engine._opt.yi == list(y)
-    assert [x[0] for x in engine._opt.Xi] == [p["x"] for p in points]
+    assert engine.state.opt is not first  # rebuilt from all observations
+    assert engine.state.opt.yi == list(y)
+    assert [x[0] for x in engine.state.opt.Xi] == [p["x"] for p in points]
 
 
 def test_pending_then_no_pending_refits() -> None:
@@ -239,11 +258,11 @@ def test_pending_then_no_pending_refits() -> None:
     (b,) = opt.ask(1)
     opt.tell([a], [f(a)])
     (c,) = opt.ask(1)  # b pending: the real data are told without a fit
-    assert not opt.engine._fitted
+    assert not opt.engine_state.fitted
     opt.tell([b, c], [None, None])  # both fail and are forgotten: nothing new, nothing pending
     (d,) = opt.ask(1)
-    assert opt.engine._fitted
-    assert len(opt.engine._opt.yi) == 4
+    assert opt.engine_state.fitted
+    assert len(opt.engine_state.opt.yi) == 4
     for p in (a, b, c, d):
         assert_typed(space, p)
     assert len({space.key(p) for p in (a, b, c, d)}) == 4
@@ -257,8 +276,8 @@ def test_constant_parameters_stay_out_of_skopt() -> None:
             Parameter("one_choice", Kind.CATEGORICAL, choices=(None,)),
         )
     )
-    engine = SkoptEngine(space, seed=0, acq_func="EI", xi=0.01, kappa=1.96, batch_strategy="cl_min", **FAST)
-    assert len(engine._dimensions) == 1
+    engine = Direct(space, seed=0, acq_func="EI", batch_strategy="cl_min", **FAST)
+    assert len(engine.state.dimensions) == 1
     points = [{"x": v, "one_level": 0, "one_choice": None} for v in (0.1, 0.6, 0.9)]
     for p in engine.suggest(points, np.array([0.3, 0.1, 0.4]), 2, []):
         assert_typed(space, p)
@@ -267,7 +286,7 @@ def test_constant_parameters_stay_out_of_skopt() -> None:
 def test_small_finite_space_is_exhausted_without_skopt_warnings(caplog: pytest.LogCaptureFixture) -> None:
     space = SearchSpace.from_config({"a": "choice(x, y, null)", "b": "range(0, 3)"})
     opt = create_optimizer("bayes", space, seed=0, backend="skopt", n_initial_points=2, engine_options=FAST)
-    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG, SkoptEngine.__module__):
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG, skopt_engine.__name__):
         warnings.simplefilter("always")
         asked = run(opt, lambda p: p["b"] + (p["a"] == "y"), 9, batch=2)
     assert len({space.key(p) for p in asked}) == 9 == space.cardinality()
@@ -281,9 +300,8 @@ def test_small_finite_space_is_exhausted_without_skopt_warnings(caplog: pytest.L
 
 
 def test_unknown_engine_option_is_a_type_error() -> None:
-    space = SearchSpace.from_config({"x": "interval(0, 1)"})
     with pytest.raises(TypeError, match="bogus"):
-        SkoptEngine(space, seed=0, acq_func="EI", xi=0.01, kappa=1.96, batch_strategy="cl_min", bogus=1)
+        skopt_engine.make_config(seed=0, acq_func="EI", xi=0.01, kappa=1.96, batch_strategy="cl_min", bogus=1)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,8 @@
-"""The JAX GP engine (``hpo_sweeper.engines.jax_gp``), unit by unit and through
-``BayesOptimizer(backend="jax")``.
+"""The JAX GP engine (``hpo_sweeper.engines.jax_gp.engine``): the array contract of
+``engines/base.py`` (pure: same state and key, same proposals; pending points respected;
+q proposals distinct), proposals on awkward spaces, options, compilation counts, and
+quality through ``BayesOptimizer(backend="jax")``. The numeric pieces have one test
+module each (``test_jax_<module>.py``).
 
 Compilation dominates this file's run time (a few seconds per search space and bucket),
 so the tests share a handful of spaces and keep the observation count under 64 (one
@@ -22,11 +25,9 @@ jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
 
 from hpo_sweeper import OptimizerError, SearchSpace, create_optimizer  # noqa: E402
-from hpo_sweeper.engines.jax_gp import gp  # noqa: E402
-from hpo_sweeper.engines.jax_gp.engine import JaxEngine, bucket  # noqa: E402
-from hpo_sweeper.engines.jax_gp.kernels import cross_cov, matern52  # noqa: E402
-from hpo_sweeper.engines.jax_gp.numerics import log_h, safeguards_for  # noqa: E402
-from hpo_sweeper.engines.jax_gp.optim import lbfgs  # noqa: E402
+from hpo_sweeper.engines.jax_gp import engine as jax_engine  # noqa: E402
+from hpo_sweeper.engines.jax_gp import gp, schedule  # noqa: E402
+from hpo_sweeper.engines.jax_gp.padding import bucket  # noqa: E402
 from hpo_sweeper.engines.jax_gp.warping import warp  # noqa: E402
 
 MIXED = {
@@ -50,16 +51,27 @@ def branin(p: dict[str, Any]) -> float:
     return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
 
 
-def engine(space: SearchSpace, seed: int = 0, **options: Any) -> JaxEngine:
-    return JaxEngine(
-        space,
-        seed=seed,
-        acq_func=options.pop("acq_func", "EI"),
-        xi=0.01,
-        kappa=1.96,
-        batch_strategy=options.pop("batch_strategy", "cl_min"),
-        **options,
-    )
+class Direct:
+    """The engine driven through its array contract, with configurations in and out so the
+    tests read in the space's own terms; ``state`` is threaded as the front threads it."""
+
+    def __init__(self, space: SearchSpace, seed: int = 0, **options: Any) -> None:
+        self.space, self.seed = space, seed
+        self.config = jax_engine.make_config(seed=seed, xi=0.01, kappa=1.96, **options)
+        self.state = jax_engine.init(space.layout, self.config)
+        self.calls = 0
+
+    def suggest(self, points: list[dict[str, Any]], y: Any, n: int, pending: list[dict[str, Any]]) -> list[dict]:
+        X_new, self.state = jax_engine.suggest(
+            self.state, self.space.to_features(points), np.asarray(y, dtype=float),
+            self.space.to_features(pending), n, (self.seed, self.calls),
+        )
+        self.calls += 1
+        return self.space.from_features(X_new)
+
+
+def engine(space: SearchSpace, seed: int = 0, **options: Any) -> Direct:
+    return Direct(space, seed, **options)
 
 
 def assert_valid(space: SearchSpace, proposals: list[dict[str, Any]], n: int) -> None:
@@ -74,6 +86,11 @@ def random_points(space: SearchSpace, n: int, seed: int = 0) -> list[dict[str, A
     return space.from_unit(np.random.default_rng(seed).random((n, len(space))))
 
 
+@pytest.fixture(scope="module")
+def mixed() -> SearchSpace:
+    return SearchSpace.from_config(MIXED)
+
+
 # --- packaging --------------------------------------------------------------------------------
 
 
@@ -85,142 +102,76 @@ def test_package_import_does_not_import_jax() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-# --- numerics -----------------------------------------------------------------------------------
-
-
-def test_log_h_matches_the_direct_formula_and_stays_finite() -> None:
-    from scipy.stats import norm
-
-    with jax.enable_x64(True):
-        u = jnp.array([5.0, 1.0, 0.0, -0.5, -1.0, -3.0, -10.0, -30.0, -99.0, -101.0, -1e3, -1e8])
-        got = np.asarray(jax.jit(log_h)(u))
-        grad = np.asarray(jax.jit(jax.vmap(jax.grad(log_h)))(u))
-    u = np.asarray(u)
-    direct = np.log(norm.pdf(u[:7]) + u[:7] * norm.cdf(u[:7]))
-    np.testing.assert_allclose(got[:7], direct, rtol=1e-10)
-    # Far tail: log h(u) ~ -u^2/2 - log(sqrt(2 pi)) - 2 log|u|, and d/du log h = Phi(u)/h(u) ~ |u|.
-    tail = -0.5 * u[7:] ** 2 - 0.5 * np.log(2 * np.pi) - 2 * np.log(-u[7:])
-    np.testing.assert_allclose(got[7:], tail, rtol=1e-3)
-    assert np.all(np.isfinite(grad)) and np.all(grad > 0)
-    np.testing.assert_allclose(grad[-3:], -u[-3:], rtol=1e-2)
-
-
-def test_cross_cov_equals_the_pair_kernel() -> None:
-    with jax.enable_x64(True):
-        rng = np.random.default_rng(0)
-        A, B = jnp.asarray(rng.random((5, 3))), jnp.asarray(rng.random((4, 3)))
-        inv_ls = jnp.asarray([2.0, 0.5, 7.0])
-        K = np.asarray(cross_cov(A, B, inv_ls, 1e-30))
-        pair = jax.jit(lambda a, b: matern52(a, b, inv_ls, 1e-30))
-        ref = np.array([[float(pair(a, b)) for b in B] for a in A])
-        np.testing.assert_allclose(K, ref, rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(np.diag(np.asarray(cross_cov(A, A, inv_ls, 1e-30))), 1.0)
-
-
-def test_lbfgs_minimises_and_survives_nan_regions() -> None:
-    with jax.enable_x64(True):
-
-        def rosen(x: jax.Array) -> jax.Array:
-            return jnp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-
-        res = jax.jit(lambda x0: lbfgs(rosen, x0, maxiter=300))(jnp.array([-1.2, 1.0, 0.5]))
-        np.testing.assert_allclose(np.asarray(res.theta), 1.0, atol=1e-4)
-
-        def walled(x: jax.Array) -> jax.Array:  # NaN beyond 0.5, like a failed Cholesky
-            return jnp.where(x[0] > 0.5, jnp.nan, (x[0] - 1.0) ** 2)
-
-        res = jax.jit(lambda x0: lbfgs(walled, x0, maxiter=100))(jnp.array([0.0]))
-        assert np.isfinite(float(res.value)) and 0.4 < float(res.theta[0]) <= 0.5
-
-
-# --- output warping ------------------------------------------------------------------------------
-
-
-def test_warp_is_monotone_standardised_and_robust() -> None:
-    rng = np.random.default_rng(0)
-    y = rng.standard_normal(40) ** 3
-    z = warp(y)
-    assert np.all(np.diff(z[np.argsort(y)]) >= -1e-12)
-    np.testing.assert_allclose([z.mean(), z.std()], [0.0, 1.0], atol=1e-12)
-    # A single 1e12 must not flatten the others: their spread stays O(1).
-    y_out = np.append(y, 1e12)
-    z_out = warp(y_out)
-    assert np.std(z_out[:-1]) > 0.5 and np.argmax(z_out) == 40
-    assert np.all(warp(np.full(7, 3.0)) == 0) and warp(np.array([2.0])).tolist() == [0.0]
-
-
-# --- the GP -----------------------------------------------------------------------------------
-
-
-def test_likelihood_gradient_matches_finite_differences() -> None:
-    """The hand-written gradient of the log-likelihood core, padding included."""
-    cfg = gp.make_fit_config(3, safeguards_for("float64"), 10)
-    rng = np.random.default_rng(0)
-    X, z, m = rng.random((16, 3)), rng.standard_normal(16), np.r_[np.ones(12), np.zeros(4)]
-    data = gp.Data(X, z * m, m)
-    theta = gp.default_theta(cfg) + 0.3 * rng.standard_normal(6)
-    with jax.enable_x64(True):
-        f = jax.jit(lambda t: gp.neg_log_posterior(t, data, cfg))
-        grad = np.asarray(jax.jit(jax.grad(lambda t: gp.neg_log_posterior(t, data, cfg)))(theta))
-        eps = 1e-6
-        fd = [(float(f(theta + eps * e)) - float(f(theta - eps * e))) / (2 * eps) for e in np.eye(6)]
-    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-6)
-
-
-def test_condition_matches_a_posterior_on_the_augmented_data() -> None:
-    """The O(N^2) rank-one update (pending points, fantasies) equals conditioning from scratch."""
-    from hpo_sweeper.engines.jax_gp.engine import _condition
-
-    sg = safeguards_for("float64")
-    cfg = gp.make_fit_config(2, sg, 10)
-    rng = np.random.default_rng(1)
-    X, z = rng.random((9, 2)), rng.standard_normal(9)
-    theta = np.array([-1.0, -0.5, 0.2, math.log(1e-3), 0.1])
-
-    def data(k: int) -> gp.Data:
-        Xp, zp, m = np.zeros((16, 2)), np.zeros(16), np.zeros(16)
-        Xp[:k], zp[:k], m[:k] = X[:k], z[:k], 1.0
-        return gp.Data(Xp, zp, m)
-
-    with jax.enable_x64(True):
-        post = gp.posterior(data(7), theta, cfg)
-        for i in (7, 8):
-            post = _condition(post, X[i], np.asarray(z[i]), sg)
-        full = gp.posterior(data(9), theta, cfg)
-        Xq = jnp.asarray(rng.random((20, 2)))
-        for a, b in zip(gp.predict(post, Xq, sg), gp.predict(full, Xq, sg)):
-            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-9)
-
-
 def test_incremental_posterior_equals_a_fresh_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """Between full refits of large models the engine keeps the hyperparameters and extends
     the last Cholesky factor by the new observations; that must equal refactorising."""
-    from hpo_sweeper.engines.jax_gp import engine as engine_module
-
-    monkeypatch.setattr(engine_module, "INCREMENTAL_BUCKET", 64)  # trigger it at small n
+    monkeypatch.setattr(schedule, "INCREMENTAL_BUCKET", 64)  # trigger it at small n
     space = SearchSpace.from_config(BRANIN)
     pts = random_points(space, 20, seed=2)
     y = np.array([branin(p) for p in pts])
     eng = engine(space, full_fit_below=0, refit_growth=100.0)
     eng.suggest(pts[:15], y[:15], 1, [])
     eng.suggest(pts, y, 1, [])
-    assert eng.last_fit["full"] is False and math.isnan(eng.last_fit["value"])  # no fit ran
-    extended, _ = eng._model
+    last = eng.state.last_fit
+    assert last["kind"] == "extend" and math.isnan(last["value"])  # no fit ran
+    extended, _ = eng.state.model
     X, z, m = np.zeros((64, 2)), np.zeros(64), np.zeros(64)
     X[:20], z[:20], m[:20] = space.to_features(pts), warp(y), 1.0
+    sg = eng.state.static.sg
     with jax.enable_x64(True):
-        fresh = gp.posterior(gp.Data(X, z, m), eng._theta, eng._fit_config(100))
+        fresh = gp.posterior(gp.Data(X, z, m), eng.state.theta, gp.make_fit_config(2, sg, jax_engine.FULL_FIT_STEPS))
         Xq = jnp.asarray(np.random.default_rng(0).random((30, 2)))
-        for a, b in zip(gp.predict(extended, Xq, eng.sg), gp.predict(fresh, Xq, eng.sg)):
+        for a, b in zip(gp.predict(extended, Xq, sg), gp.predict(fresh, Xq, sg)):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-8)
 
 
+# --- the array contract -------------------------------------------------------------------------------
+
+
+def test_suggest_is_pure_same_state_same_key_same_output(mixed: SearchSpace) -> None:
+    """The state passed in is never advanced: calling again with it (and the same key)
+    gives the same proposals; another key gives others."""
+    X = mixed.to_features(random_points(mixed, 8, seed=5))
+    y = np.random.default_rng(5).random(8)
+    state0 = jax_engine.init(mixed.layout, jax_engine.make_config(seed=3))
+    none = np.zeros((0, mixed.layout.n_features))
+    a, state1 = jax_engine.suggest(state0, X, y, none, 2, (3, 0))
+    b, _ = jax_engine.suggest(state0, X, y, none, 2, (3, 0))
+    np.testing.assert_array_equal(a, b)
+    assert state1 is not state0 and state0.theta is None and state1.theta is not None
+    c, _ = jax_engine.suggest(state0, X, y, none, 2, (3, 1))
+    assert not np.array_equal(a, c)
+    # the returned state carries what the next call warm-starts from
+    d, _ = jax_engine.suggest(state1, X, y, none, 2, (3, 1))
+    assert d.shape == (2, mixed.layout.n_features)
+
+
+def test_proposals_are_valid_feature_rows_distinct_and_away_from_pending(mixed: SearchSpace) -> None:
+    layout = mixed.layout
+    X = mixed.to_features(random_points(mixed, 10, seed=6))
+    y = np.random.default_rng(6).random(10)
+    X_pending = mixed.to_features(random_points(mixed, 3, seed=7))
+    state = jax_engine.init(layout, jax_engine.make_config(seed=0))
+    X_new, _ = jax_engine.suggest(state, X, y, X_pending, 4, (0, 0))
+    assert X_new.shape == (4, layout.n_features)
+    np.testing.assert_array_equal(layout.snap(X_new), X_new)  # on the lattice already
+    rows = {r.tobytes() for r in X_new}
+    assert len(rows) == 4 and not rows & {r.tobytes() for r in np.concatenate([X, X_pending])}
+
+
+def test_pending_points_change_the_proposal() -> None:
+    """Conditioning on a pending point at the model's favourite moves the next proposal away."""
+    space = SearchSpace.from_config(BRANIN)
+    X = space.to_features(random_points(space, 12, seed=8))
+    y = np.array([branin(p) for p in space.from_features(X)])
+    state = jax_engine.init(space.layout, jax_engine.make_config(seed=0))
+    none = np.zeros((0, 2))
+    (first,), _ = jax_engine.suggest(state, X, y, none, 1, (0, 0))
+    (second,), _ = jax_engine.suggest(state, X, y, first[None, :], 1, (0, 0))
+    assert np.linalg.norm(second - first) > 1e-3, (first, second)
+
+
 # --- proposals: validity and robustness -------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def mixed() -> SearchSpace:
-    return SearchSpace.from_config(MIXED)
 
 
 @pytest.mark.parametrize(
@@ -364,6 +315,7 @@ def test_same_seed_same_observations_same_proposals() -> None:
     pts = random_points(space, 6)
     y = np.array([branin(p) for p in pts])
     assert engine(space, seed=5).suggest(pts, y, 2, []) == engine(space, seed=5).suggest(pts, y, 2, [])
+    assert engine(space, seed=5).suggest(pts, y, 2, []) != engine(space, seed=6).suggest(pts, y, 2, [])
 
 
 def test_compilations_grow_with_log_n_not_with_calls() -> None:
@@ -372,10 +324,13 @@ def test_compilations_grow_with_log_n_not_with_calls() -> None:
     bucket (the fit, the acquisition search), then nothing. Full multi-start fits and the
     short warm-started refinements between them share one fit program per bucket."""
     compiles: list[int] = []
+    fit_traces: list[int] = []
 
     def listener(event: str, duration: float, **kwargs: Any) -> None:
         if event == "/jax/core/compile/backend_compile_duration":
             compiles[-1] += 1
+        if event == "/jax/core/compile/jaxpr_trace_duration" and kwargs.get("fun_name") == "fit":
+            fit_traces.append(1)  # gp.fit traced: the hyperparameter fit program (re)built
 
     # Other tests may have compiled the 64 bucket for this space already: the bounds hold
     # either way, and the 128 bucket is compiled here.
@@ -383,7 +338,6 @@ def test_compilations_grow_with_log_n_not_with_calls() -> None:
     opt = create_optimizer("bayes", space, seed=0, backend="jax", n_initial_points=1)
     start = random_points(space, 48, seed=4)
     opt.tell(start, [branin(p) for p in start])
-    fit_traces = gp._trace_counter["fit"]
     jax.monitoring.register_event_duration_secs_listener(listener)
     try:
         for _ in range(40):
@@ -399,7 +353,7 @@ def test_compilations_grow_with_log_n_not_with_calls() -> None:
     assert all(c == 0 for k, c in enumerate(compiles) if k not in first_calls | {k + 1 for k in first_calls}), compiles
     assert sum(compiles[-20:]) == 0
     # full fits (n <= 16, then every 10% growth) and refinements alternate in these calls
-    assert gp._trace_counter["fit"] - fit_traces <= len(set(buckets))
+    assert len(fit_traces) <= len(set(buckets))
 
 
 def test_bayes_beats_random_on_branin() -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hpo_sweeper import Kind, Parameter, SearchSpace, SearchSpaceError
+from hpo_sweeper.space import snap_to_levels
 
 F, I, C = Kind.FLOAT, Kind.INT, Kind.CATEGORICAL
 
@@ -172,6 +173,68 @@ def test_snap_features_lands_on_valid_configurations() -> None:
             assert np.all(np.min(np.abs(S[:, [col]] - levels[None, :]), axis=1) < 1e-9)
     for pt in space.from_features(S):
         space.validate(pt)
+
+
+def test_layout_arrays_per_parameter_and_per_numeric_column() -> None:
+    layout = mixed_space().layout
+    assert layout.kind == (F, C, I, C, F)
+    assert layout.column == (0, 1, 4, 5, 7)
+    np.testing.assert_array_equal(layout.log, [True, False, True, False, False])
+    np.testing.assert_array_equal(layout.low[[0, 2, 4]], [1e-4, 16, 0.0])
+    np.testing.assert_array_equal(layout.high[[0, 2, 4]], [1e-1, 256, 0.5])
+    assert np.isnan(layout.low[1]) and np.isnan(layout.step[0]) and layout.step[4] == 0.1
+    # levels padded with +inf to the widest numeric column, with their counts (0: continuous)
+    np.testing.assert_array_equal(layout.n_levels, [0, 241, 6])
+    assert layout.levels.shape == (3, 241)
+    np.testing.assert_array_equal(layout.levels[1], layout.numeric_levels[1])
+    np.testing.assert_array_equal(layout.levels[2, :6], layout.numeric_levels[2])
+    assert np.all(np.isinf(layout.levels[0])) and np.all(np.isinf(layout.levels[2, 6:]))
+
+
+def test_to_features_is_to_unit_bit_for_bit() -> None:
+    """The vectorised encoding is the scalar ``Parameter.to_unit`` exactly (same proposals)."""
+    space = mixed_space()
+    points = space.from_unit(np.random.default_rng(5).random((200, len(space))))
+    X = space.to_features(points)
+    for j, p in enumerate(space.params):
+        col = space.layout.column[j]
+        for i, pt in enumerate(points):
+            if p.kind is C:
+                assert X[i, col + p.index_of(pt[p.name])] == 1.0
+            else:
+                assert X[i, col] == p.to_unit(pt[p.name])  # ==, not approx
+    assert space.to_features([]).shape == (0, space.layout.n_features)
+    # a few points take the one-value-at-a-time path: the same bits
+    np.testing.assert_array_equal(space.to_features(points[:2]), X[:2])
+
+
+@pytest.mark.parametrize(
+    ("x", "expected"),
+    [(-0.1, 0.0), (0.0, 0.0), (0.1, 0.0), (0.2, 0.0), (0.35, 0.4), (0.69, 0.4), (0.75, 1.0), (1.2, 1.0)],
+)
+def test_snap_to_levels_nearest_ties_low(x: float, expected: float) -> None:
+    levels = np.array([0.0, 0.4, 1.0, np.inf, np.inf])  # 3 levels, padded
+    # 0.2 is an exact tie between 0.0 and 0.4 (0.4 - 0.2 == 0.2 in float64): the lower wins
+    assert snap_to_levels(np.array([x]), levels, np.int32(3)).tolist() == [expected]
+
+
+def test_snap_to_levels_single_level_and_continuous() -> None:
+    x = np.array([0.0, 0.3, 1.0])
+    np.testing.assert_array_equal(snap_to_levels(x, np.array([0.5, np.inf]), np.int32(1)), [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(snap_to_levels(x, np.array([0.5]), np.int32(1)), [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(snap_to_levels(x, np.array([np.inf]), np.int32(0)), x)
+
+
+def test_layout_snap_equals_snap_features_on_enumerated_levels() -> None:
+    """``FeatureLayout.snap`` (arrays only) agrees with decoding and re-encoding."""
+    space = mixed_space()
+    X = np.random.default_rng(6).random((100, space.layout.n_features))
+    S = space.layout.snap(X)
+    full = space.snap_features(X)
+    discrete = [c for c, lv in zip(space.layout.numeric, space.layout.numeric_levels) if lv is not None]
+    discrete += [c for g in space.layout.categorical for c in g]
+    np.testing.assert_array_equal(S[:, discrete], full[:, discrete])
+    np.testing.assert_array_equal(S[:, 0], X[:, 0])  # continuous columns are left alone
 
 
 # --- grids --------------------------------------------------------------------------------------
@@ -470,6 +533,10 @@ def test_layout_is_computed_once() -> None:
     space = SearchSpace.from_config({"w": "int(interval(1, 4096))", "c": "choice(a, b)"})
     assert space.layout is space.layout
     assert len(space.layout.numeric_levels[0]) == 4096
+    # encoding reads the cached layout: it is not rebuilt per call
+    layout = space.layout
+    space.to_features([{"w": 5, "c": "a"}])
+    assert space.layout is layout
 
 
 def test_log_must_be_a_bool() -> None:

@@ -30,7 +30,7 @@ def enable_compilation_cache(path: str | os.PathLike[str] | bool | None) -> None
     import jax
 
     if path in (None, True):
-        if jax.config.jax_compilation_cache_dir:  # the user's own setting wins
+        if getattr(jax.config, "jax_compilation_cache_dir", None):  # the user's own setting wins
             return
         path = DEFAULT_DIR
     try:

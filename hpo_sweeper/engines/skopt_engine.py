@@ -1,7 +1,8 @@
 """The scikit-optimize engine (``backend="skopt"``).
 
-A thin translation layer: ``BayesOptimizer`` hands over observations (to be
-minimised) and pending points; ``skopt.Optimizer`` with its default GP
+A thin translation layer over the array contract of ``engines/base.py``: the front hands
+over feature rows of the observations (to be minimised) and of the pending points; each
+row is read back into skopt's coordinates, and ``skopt.Optimizer`` with its default GP
 (``ConstantKernel * Matern-5/2`` with ARD lengthscales, Gaussian noise,
 normalised y) proposes the next points.
 
@@ -15,7 +16,7 @@ Mapping of the space onto skopt dimensions (notation: ``d`` parameters):
   None, bools and mixed-type categories, so it never sees the values themselves
 * a parameter with one level is constant and is kept out of skopt altogether
 
-State: one ``skopt.Optimizer`` holds the real observations. While the observations only
+State (``SkoptState``): one ``skopt.Optimizer`` holds the real observations. While the observations only
 grow (the usual case), the new ones are told to it in one call (skopt refits its GP from
 scratch on every ``tell``, so one call means one fit); when the list changed otherwise
 (with ``on_failure="worst"`` the value given to failures moves with the worst result) it is
@@ -35,7 +36,8 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,29 +45,48 @@ import skopt
 from skopt.space import Categorical, Integer, Real
 from threadpoolctl import threadpool_limits
 
-from hpo_sweeper.engines.base import observed_values
+from hpo_sweeper.engines.base import Key, check_arrays
 from hpo_sweeper.optimizers.base import OptimizerError
-from hpo_sweeper.space import Kind, Parameter, SearchSpace
+from hpo_sweeper.space import FeatureLayout, Kind, Parameter
+from hpo_sweeper.validation import check_choice, check_int
 
-__all__ = ["SkoptEngine"]
+__all__ = ["SkoptConfig", "SkoptState", "init", "make_config", "suggest"]
 
 log = logging.getLogger(__name__)
 
 #: front name -> skopt name; for a minimiser UCB is skopt's lower confidence bound.
 _ACQ_FUNCS = {"EI": "EI", "PI": "PI", "LCB": "LCB", "UCB": "LCB", "gp_hedge": "gp_hedge"}
 _ACQ_OPTIMIZERS = ("auto", "sampling", "lbfgs")
-_LIES = {"cl_min": np.min, "cl_mean": np.mean, "cl_max": np.max}
+_LIES: dict[str, Callable[[np.ndarray], Any]] = {"cl_min": np.min, "cl_mean": np.mean, "cl_max": np.max}
 _DUPLICATE_WARNING = "The objective has been evaluated at point"
 #: "once per location" memory for the warnings re-emitted by ``_reemit``
 _WARNING_REGISTRY: dict[Any, Any] = {}
 
 
-class SkoptEngine:
-    """GP engine backed by ``skopt.Optimizer`` (see the module docstring).
+@dataclass(frozen=True)
+class SkoptConfig:
+    """The skopt engine's options (see ``make_config``)."""
+
+    seed: int
+    batch_strategy: str
+    options: dict[str, Any]  # keyword arguments of ``skopt.Optimizer``
+
+
+def make_config(
+    *,
+    seed: int,
+    acq_func: str,
+    xi: float,
+    kappa: float,
+    batch_strategy: str,
+    n_restarts_optimizer: int = 5,
+    acq_optimizer: str = "auto",
+    n_points: int = 10_000,
+) -> SkoptConfig:
+    """A checked configuration.
 
     Args:
-        space: the search space.
-        seed: seeds skopt's random state; None for a random one.
+        seed: seeds skopt's random state.
         acq_func: ``EI``, ``PI``, ``LCB``, ``UCB`` (= LCB) or ``gp_hedge``.
         xi: exploration margin of EI and PI, in the units of the objective.
         kappa: exploration weight of LCB.
@@ -74,32 +95,16 @@ class SkoptEngine:
         acq_optimizer: ``auto`` (L-BFGS for a GP), ``sampling`` or ``lbfgs``.
         n_points: random candidates scored before the L-BFGS runs (skopt: 10,000).
     """
-
-    def __init__(
-        self,
-        space: SearchSpace,
-        *,
-        seed: int | None,
-        acq_func: str,
-        xi: float,
-        kappa: float,
-        batch_strategy: str,
-        n_restarts_optimizer: int = 5,
-        acq_optimizer: str = "auto",
-        n_points: int = 10_000,
-    ) -> None:
-        if acq_func not in _ACQ_FUNCS:
-            raise OptimizerError(f"acq_func must be one of {list(_ACQ_FUNCS)}, got {acq_func!r}")
-        if batch_strategy not in _LIES:
-            raise OptimizerError(f"batch_strategy must be one of {list(_LIES)}, got {batch_strategy!r}")
-        if acq_optimizer not in _ACQ_OPTIMIZERS:
-            raise OptimizerError(f"acq_optimizer must be one of {list(_ACQ_OPTIMIZERS)}, got {acq_optimizer!r}")
-        for name, value in (("n_restarts_optimizer", n_restarts_optimizer), ("n_points", n_points)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise OptimizerError(f"{name} must be an integer >= 1, got {value!r}")
-        self.space = space
-        self.batch_strategy = batch_strategy
-        self._options: dict[str, Any] = {
+    err = OptimizerError
+    check_choice("acq_func", acq_func, list(_ACQ_FUNCS), error=err)
+    check_choice("batch_strategy", batch_strategy, list(_LIES), error=err)
+    check_choice("acq_optimizer", acq_optimizer, _ACQ_OPTIMIZERS, error=err)
+    check_int("n_restarts_optimizer", n_restarts_optimizer, low=1, error=err)
+    check_int("n_points", n_points, low=1, error=err)
+    return SkoptConfig(
+        seed=int(seed),
+        batch_strategy=batch_strategy,
+        options={
             "base_estimator": "GP",
             # The front already ran the space-filling design: model-guided from the first tell.
             "n_initial_points": 0,
@@ -107,128 +112,152 @@ class SkoptEngine:
             "acq_func_kwargs": {"xi": float(xi), "kappa": float(kappa)},
             "acq_optimizer": acq_optimizer,
             "acq_optimizer_kwargs": {"n_points": n_points, "n_restarts_optimizer": n_restarts_optimizer},
-        }
-        self._searched = [p for p in space.params if p.n_levels != 1]
-        self._constant = {p.name: p.levels()[0] for p in space.params if p.n_levels == 1}
-        self._dimensions = [_dimension(p) for p in self._searched]
+        },
+    )
+
+
+class SkoptState:
+    """The skopt engine's state: one ``skopt.Optimizer`` over the real observations.
+
+    Updated in place by ``suggest`` (copying a fitted ``skopt.Optimizer`` would cost as
+    much as fitting it), so a state passed to ``suggest`` must not be reused.
+    """
+
+    def __init__(self, layout: FeatureLayout, config: SkoptConfig) -> None:
+        self.layout, self.config = layout, config
+        #: (parameter, its index in the space) of the parameters skopt searches
+        self.searched = [(j, p) for j, p in enumerate(layout.params) if p.n_levels != 1]
+        self.dimensions = [_dimension(p) for _, p in self.searched]
         # skopt takes a legacy RandomState, which accepts seeds below 2**32 only.
-        self._rng = np.random.RandomState(None if seed is None else seed % 2**32)
-        self._opt: skopt.Optimizer | None = None
-        #: space keys and values of the observations told to ``_opt``, in order
-        self._told: list[tuple[tuple[Any, ...], float]] = []
-        self._fitted = False  # whether ``_opt``'s model covers every told observation
-        self._gains: np.ndarray | None = None  # gp_hedge's running gains, kept across rebuilds
+        self.rng = np.random.RandomState(config.seed % 2**32)
+        self.opt: skopt.Optimizer | None = None
+        #: features and values of the observations told to ``opt``, in order
+        self.told_X = np.zeros((0, layout.n_features))
+        self.told_y = np.zeros(0)
+        self.fitted = False  # whether ``opt``'s model covers every told observation
+        self.gains: np.ndarray | None = None  # gp_hedge's running gains, kept across rebuilds
 
-    # --- the Engine protocol ----------------------------------------------------------------
-
-    def suggest(
-        self,
-        points: list[dict[str, Any]],
-        y: np.ndarray,
-        n: int,
-        pending: list[dict[str, Any]],
-    ) -> list[dict[str, Any]]:
-        """Propose ``n`` configurations; see ``hpo_sweeper.engines.base.Engine``."""
-        if n <= 0:
-            return []
-        y = observed_values(points, y)
-        if not self._dimensions:  # every parameter is constant: one configuration only
-            return [self._from_skopt([]) for _ in range(n)]
-        if len(y) == 0:  # nothing to model yet: random points
-            return [self._from_skopt(x) for x in self._new_optimizer().space.rvs(n, random_state=self._rng)]
-
-        # The GP's matrices are tiny (n x n for n observations): BLAS threads only add
-        # synchronisation, which costs 4x on a busy 2-core machine (measured).
-        with threadpool_limits(limits=1, user_api="blas"):
-            return self._suggest(points, y, n, pending)
-
-    def _suggest(
-        self,
-        points: list[dict[str, Any]],
-        y: np.ndarray,
-        n: int,
-        pending: list[dict[str, Any]],
-    ) -> list[dict[str, Any]]:
-        self._sync(points, y, fit=not pending)
-        lie = float(_LIES[self.batch_strategy](y))
-        assert self._opt is not None
-        model = self._opt
-        liars = [self._to_skopt(p) for p in pending]
-        if liars:
-            model = self._spawn(liars, lie)
-        proposals: list[list[Any]] = []
-        duplicates = 0
-        for i in range(n):
-            if i > 0:
-                if model is self._opt:
-                    model = self._spawn([proposals[-1]], lie)
-                else:
-                    self._quiet(model.tell, proposals[-1], lie)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                proposals.append(list(model.ask()))
-            duplicates += _reemit(caught)
-        if duplicates:
-            # skopt already replaced the repeat by a random point; the front replaces any
-            # repeat that remains, so this is worth a debug line, not a warning per call.
-            log.debug("skopt proposed %d already evaluated point(s); random points were used", duplicates)
-        return [self._from_skopt(x) for x in proposals]
-
-    # --- the skopt optimizer -----------------------------------------------------------------
-
-    def _new_optimizer(self) -> skopt.Optimizer:
+    def new_optimizer(self) -> skopt.Optimizer:
         opt = skopt.Optimizer(
-            self._dimensions,
-            random_state=self._rng.randint(0, np.iinfo(np.int32).max),
-            **self._options,
+            self.dimensions,
+            random_state=self.rng.randint(0, np.iinfo(np.int32).max),
+            **self.config.options,
         )
-        if self._gains is not None and hasattr(opt, "gains_"):
-            opt.gains_ = self._gains.copy()
+        if self.gains is not None and hasattr(opt, "gains_"):
+            opt.gains_ = self.gains.copy()
         return opt
 
-    def _sync(self, points: Sequence[dict[str, Any]], y: np.ndarray, *, fit: bool) -> None:
-        """Bring ``_opt`` up to date with the observations; fit its model when ``fit``."""
-        told = [(self.space.key(p), float(v)) for p, v in zip(points, y)]
-        k = len(self._told)
-        # A rebuild when the list changed other than by growing, or when nothing is new but
-        # the model is missing (the last tell skipped the fit for pending points which are
-        # gone now without a result: a failure under on_failure="ignore").
-        stale = fit and not self._fitted and len(told) == k
-        if self._opt is None or told[:k] != self._told or stale:
-            if self._opt is not None and hasattr(self._opt, "gains_"):
-                self._gains = self._opt.gains_.copy()
-            self._opt, self._told, self._fitted, k = self._new_optimizer(), [], False, 0
-        if len(told) > k:
-            X = [self._to_skopt(p) for p in points[k:]]
-            self._quiet(self._opt.tell, X, [v for _, v in told[k:]], fit=fit)
-            self._told = told
-            self._fitted = fit
+    # --- conversions between feature rows and skopt coordinates --------------------------------
 
-    def _spawn(self, extra: list[list[Any]], lie: float) -> skopt.Optimizer:
-        """A working copy: the real observations plus ``extra`` points told the value ``lie``."""
-        assert self._opt is not None
-        opt = self._new_optimizer()
-        if hasattr(self._opt, "gains_"):
-            opt.gains_ = self._opt.gains_.copy()
-        self._quiet(opt.tell, list(self._opt.Xi) + extra, list(self._opt.yi) + [lie] * len(extra))
-        return opt
+    def to_skopt(self, x: np.ndarray) -> list[Any]:
+        """A feature row -> skopt's coordinates of the searched parameters."""
+        out = []
+        for j, p in self.searched:
+            col = self.layout.column[j]
+            if p.kind is Kind.CATEGORICAL:
+                out.append(str(int(np.argmax(x[col : col + len(p.choices)]))))
+            else:
+                out.append(_encode(p, p.from_unit(x[col])))
+        return out
 
-    @staticmethod
-    def _quiet(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        # skopt fits the GP inside tell() with warnings silenced already; numpy may still
-        # complain about degenerate candidates (a flat acquisition function).
-        with np.errstate(all="ignore"):
-            return fn(*args, **kwargs)
+    def from_skopt(self, coords: Sequence[Any]) -> np.ndarray:
+        """skopt's coordinates -> a feature row (constant parameters at their one level)."""
+        x = np.zeros(self.layout.n_features)
+        values = {j: _decode(p, v) for (j, p), v in zip(self.searched, coords)}
+        for j, p in enumerate(self.layout.params):
+            col = self.layout.column[j]
+            value = p.validate(values[j]) if j in values else p.levels()[0]
+            if p.kind is Kind.CATEGORICAL:
+                x[col + p.index_of(value)] = 1.0
+            else:
+                x[col] = p.to_unit(value)
+        return x
 
-    # --- conversions -----------------------------------------------------------------------
 
-    def _to_skopt(self, point: dict[str, Any]) -> list[Any]:
-        return [_encode(p, point[p.name]) for p in self._searched]
+def init(layout: FeatureLayout, config: SkoptConfig) -> SkoptState:
+    return SkoptState(layout, config)
 
-    def _from_skopt(self, x: Sequence[Any]) -> dict[str, Any]:
-        point = {p.name: _decode(p, v) for p, v in zip(self._searched, x)}
-        point.update(self._constant)
-        return self.space.validate({n: point[n] for n in self.space.names})
+
+def suggest(
+    state: SkoptState, X: np.ndarray, y: np.ndarray, X_pending: np.ndarray, q: int, key: Key
+) -> tuple[np.ndarray, SkoptState]:
+    """Propose ``q`` feature rows; see ``hpo_sweeper.engines.base``. ``key`` is unused:
+    skopt draws from its own seeded random state, kept in ``state``."""
+    X, y, X_pending = check_arrays(state.layout, X, y, X_pending)
+    if q <= 0:
+        return np.zeros((0, state.layout.n_features)), state
+    if not state.dimensions:  # every parameter is constant: one configuration only
+        return np.stack([state.from_skopt([]) for _ in range(q)]), state
+    if len(y) == 0:  # nothing to model yet: random points
+        coords = state.new_optimizer().space.rvs(q, random_state=state.rng)
+        return np.stack([state.from_skopt(c) for c in coords]), state
+    # The GP's matrices are tiny (n x n for n observations): BLAS threads only add
+    # synchronisation, which costs 4x on a busy 2-core machine (measured).
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _suggest(state, X, y, X_pending, q), state
+
+
+def _suggest(state: SkoptState, X: np.ndarray, y: np.ndarray, X_pending: np.ndarray, q: int) -> np.ndarray:
+    _sync(state, X, y, fit=len(X_pending) == 0)
+    lie = float(_LIES[state.config.batch_strategy](y))
+    assert state.opt is not None
+    model = state.opt
+    liars = [state.to_skopt(x) for x in X_pending]
+    if liars:
+        model = _spawn(state, liars, lie)
+    proposals: list[list[Any]] = []
+    duplicates = 0
+    for i in range(q):
+        if i > 0:
+            if model is state.opt:
+                model = _spawn(state, [proposals[-1]], lie)
+            else:
+                _quiet(model.tell, proposals[-1], lie)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            proposals.append(list(model.ask()))
+        duplicates += _reemit(caught)
+    if duplicates:
+        # skopt already replaced the repeat by a random point; the front replaces any
+        # repeat that remains, so this is worth a debug line, not a warning per call.
+        log.debug("skopt proposed %d already evaluated point(s); random points were used", duplicates)
+    return np.stack([state.from_skopt(c) for c in proposals])
+
+
+def _sync(state: SkoptState, X: np.ndarray, y: np.ndarray, *, fit: bool) -> None:
+    """Bring ``state.opt`` up to date with the observations; fit its model when ``fit``."""
+    k = len(state.told_y)
+    # A rebuild when the list changed other than by growing, or when nothing is new but
+    # the model is missing (the last tell skipped the fit for pending points which are
+    # gone now without a result: a failure under on_failure="ignore").
+    stale = fit and not state.fitted and len(y) == k
+    grew = len(y) >= k and np.array_equal(X[:k], state.told_X) and np.array_equal(y[:k], state.told_y)
+    if state.opt is None or not grew or stale:
+        if state.opt is not None and hasattr(state.opt, "gains_"):
+            state.gains = state.opt.gains_.copy()
+        state.opt, state.fitted, k = state.new_optimizer(), False, 0
+        state.told_X, state.told_y = X[:0], y[:0]
+    if len(y) > k:
+        _quiet(state.opt.tell, [state.to_skopt(x) for x in X[k:]], [float(v) for v in y[k:]], fit=fit)
+        state.told_X, state.told_y = X.copy(), y.copy()
+        state.fitted = fit
+
+
+def _spawn(state: SkoptState, extra: list[list[Any]], lie: float) -> skopt.Optimizer:
+    """A working copy: the real observations plus ``extra`` points told the value ``lie``."""
+    assert state.opt is not None
+    opt = state.new_optimizer()
+    if hasattr(state.opt, "gains_"):
+        opt.gains_ = state.opt.gains_.copy()
+    _quiet(opt.tell, list(state.opt.Xi) + extra, list(state.opt.yi) + [lie] * len(extra))
+    return opt
+
+
+def _quiet(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    # skopt fits the GP inside tell() with warnings silenced already; numpy may still
+    # complain about degenerate candidates (a flat acquisition function).
+    with np.errstate(all="ignore"):
+        return fn(*args, **kwargs)
 
 
 def _reemit(caught: list[warnings.WarningMessage]) -> int:

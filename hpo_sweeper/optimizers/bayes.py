@@ -2,14 +2,15 @@
 
 This front owns everything the two engines share: the space-filling initial
 design, the direction, failed trials (``on_failure``), pending points of a batch
-and the guarantee that a proposal is never a repeat. An engine only answers:
-"given these observations (minimised) and these pending points, propose n new
-configurations" (``hpo_sweeper.engines.base.Engine``).
+and the guarantee that a proposal is never a repeat. It encodes every told trial and
+every pending point to GP features once (``SearchSpace.to_features``), and decodes
+each proposal once. An engine only answers, over arrays and an explicit state: "given
+these observations (minimised) and these pending points, propose q new feature rows"
+(``hpo_sweeper.engines.base``).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import os
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from hpo_sweeper.engines.base import ENGINE_MODULES, Engine, load_engine
 from hpo_sweeper.optimizers.base import Optimizer, OptimizerError
 from hpo_sweeper.optimizers.random_search import SAMPLERS, UnitCubeSampler, equal_level_cells
 from hpo_sweeper.space import SearchSpace
@@ -27,11 +29,8 @@ __all__ = ["ACQ_FUNCS", "BACKENDS", "BayesOptimizer", "default_initial_points"]
 
 log = logging.getLogger("hpo_sweeper")
 
-#: backend -> "module:class" of its engine; imported only when chosen.
-BACKENDS: dict[str, str] = {
-    "skopt": "hpo_sweeper.engines.skopt_engine:SkoptEngine",
-    "jax": "hpo_sweeper.engines.jax_gp.engine:JaxEngine",
-}
+#: backend -> the module of its engine (``init``/``suggest``); imported only when chosen.
+BACKENDS: dict[str, str] = ENGINE_MODULES
 #: Engines whose first suggestion compiles programs (worth warming up in the background).
 COMPILING_BACKENDS = frozenset({"jax"})
 ACQ_FUNCS = ("EI", "PI", "LCB", "UCB", "gp_hedge")
@@ -90,23 +89,32 @@ class BayesOptimizer(Optimizer):
         self._design = UnitCubeSampler(len(space), initial_design, seed, budget=self.n_initial_points)
         self._fallback_rng = np.random.default_rng(None if seed is None else seed + 7919)
         self._n_design_used = 0
-        self._pending: dict[tuple[Any, ...], dict[str, Any]] = {}
+        #: proposed, not yet told: space key -> (configuration, its feature row)
+        self._pending: dict[tuple[Any, ...], tuple[dict[str, Any], np.ndarray]] = {}
         self._seen: set[tuple[Any, ...]] = set()
+        #: feature row of each told trial, in tell order (encoded once: ``_encoded_history``)
+        self._told_features = np.zeros((0, space.layout.n_features))
+        self._told_values = np.zeros(0)
         engine_options = dict(engine_options or {})
         if backend == "jax":
             from hpo_sweeper.engines.jax_cache import enable_compilation_cache
 
             # compilation_cache: a folder, true (default folder) or false.
             enable_compilation_cache(_check_compilation_cache(engine_options.pop("compilation_cache", None)))
-        module_name, class_name = BACKENDS[backend].split(":")
-        engine_cls = getattr(importlib.import_module(module_name), class_name)
-        engine_args = dict(seed=seed, acq_func=acq_func, xi=xi, kappa=kappa, batch_strategy=batch_strategy,
-                           **engine_options)
+        self.engine: Engine = load_engine(backend)
+        # The engine's random streams: the seed, or fresh entropy (drawn once: reproducible within a run).
+        entropy = seed if seed is not None else np.random.SeedSequence().entropy
+        self._entropy = int(entropy) % (2**63)  # type: ignore[arg-type]
         try:
-            self.engine = engine_cls(space, **engine_args)
+            self.engine_config = self.engine.make_config(
+                seed=self._entropy, acq_func=acq_func, xi=xi, kappa=kappa, batch_strategy=batch_strategy,
+                **engine_options,
+            )
         except TypeError as e:
             raise OptimizerError(f"bad engine_options for backend {backend!r}: {e}") from None
-        self._warmup = _Warmup(engine_cls, space, engine_args) if backend in COMPILING_BACKENDS else None
+        self.engine_state: Any = self.engine.init(space.layout, self.engine_config)
+        self._engine_calls = 0
+        self._warmup = _Warmup(self.engine, space, self.engine_config) if backend in COMPILING_BACKENDS else None
 
     # --- ask ----------------------------------------------------------------------------------
 
@@ -127,11 +135,17 @@ class BayesOptimizer(Optimizer):
         if len(out) < n:
             if self._warmup is not None:
                 self._warmup.join()
-            pending = list(self._pending.values()) + out
-            proposals = self.engine.suggest(X, y, n - len(out), pending)
-            out += self._unique(proposals, n - len(out))
-        for p in out:
-            self._pending[self.space.key(p)] = p
+            X_pending = np.concatenate(
+                [np.array([row for _, row in self._pending.values()]).reshape(-1, self.space.layout.n_features),
+                 self.space.to_features(out)]
+            )
+            X_new, self.engine_state = self.engine.suggest(
+                self.engine_state, X, y, X_pending, n - len(out), (self._entropy, self._engine_calls)
+            )
+            self._engine_calls += 1
+            out += self._unique(self.space.from_features(X_new), n - len(out))
+        for p, row in zip(out, self.space.to_features(out)):
+            self._pending[self.space.key(p)] = (p, row)
         return out
 
     def _unique(self, proposals: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
@@ -176,17 +190,28 @@ class BayesOptimizer(Optimizer):
         self._pending.pop(k, None)
         self._seen.add(k)
 
-    def _observations(self) -> tuple[list[dict[str, Any]], np.ndarray]:
-        """Told configurations and their values, minimised, with failures handled."""
-        ok = [(p, self.to_minimize(v)) for p, v in self.history if v is not None]
-        points = [p for p, _ in ok]
-        values = [v for _, v in ok]
-        if self.on_failure == "worst" and values:
-            worst = max(values)
-            failed = [p for p, v in self.history if v is None]
-            points += failed
-            values += [worst] * len(failed)
-        return points, np.asarray(values, dtype=float)
+    def _encoded_history(self) -> tuple[np.ndarray, np.ndarray]:
+        """``X: (len(history), D)`` features of every told trial and ``v: (len(history),)`` their
+        values, minimised, NaN where failed. Each trial is encoded once: the ones told since
+        the last call, in one vectorised ``to_features``."""
+        new = self.history[len(self._told_values):]
+        if new:
+            X_new = self.space.to_features([p for p, _ in new])
+            v_new = np.array([math.nan if v is None else self.to_minimize(v) for _, v in new], dtype=float)
+            self._told_features = np.concatenate([self._told_features, X_new])
+            self._told_values = np.concatenate([self._told_values, v_new])
+        return self._told_features, self._told_values
+
+    def _observations(self) -> tuple[np.ndarray, np.ndarray]:
+        """``X: (n, D)`` told features and ``y: (n,)`` their values, minimised, with failures
+        handled: successes in tell order, then (``on_failure="worst"``) the failures."""
+        X, v = self._encoded_history()
+        ok = ~np.isnan(v)
+        if self.on_failure == "worst" and ok.any():
+            rows = np.concatenate([np.flatnonzero(ok), np.flatnonzero(~ok)])
+            y = np.concatenate([v[ok], np.full(int((~ok).sum()), np.max(v[ok]))])
+            return X[rows], y
+        return X[ok], v[ok]
 
 
 class _Warmup:
@@ -195,13 +220,13 @@ class _Warmup:
     A JAX engine compiles its fit and acquisition programs on first use: seconds of
     work that would delay the first model-guided batch. While the initial design
     runs (in launcher workers, or in this process's main thread) the sweeper is
-    otherwise idle, so a throwaway engine suggests once on made-up data: the
+    otherwise idle, so a throwaway engine state suggests once on made-up data: the
     compiled programs are cached by JAX and shared with the real engine. The real
-    engine's state and random stream are untouched, so results do not change.
+    engine's state and random streams are untouched, so results do not change.
     """
 
-    def __init__(self, engine_cls: Any, space: SearchSpace, engine_args: dict[str, Any]) -> None:
-        self.engine_cls, self.space, self.engine_args = engine_cls, space, engine_args
+    def __init__(self, engine: Engine, space: SearchSpace, config: Any) -> None:
+        self.engine, self.space, self.config = engine, space, config
         self.thread: threading.Thread | None = None
 
     def start(self, batch_size: int) -> None:
@@ -219,9 +244,10 @@ class _Warmup:
     def _run(self, batch_size: int) -> None:
         try:
             rng = np.random.default_rng(0)
-            points = self.space.from_unit(rng.random((3, len(self.space))))
-            engine = self.engine_cls(self.space, **self.engine_args)
-            engine.suggest(points, rng.random(3), batch_size, [])
+            layout = self.space.layout
+            X = self.space.to_features(self.space.from_unit(rng.random((3, len(self.space)))))
+            state = self.engine.init(layout, self.config)
+            self.engine.suggest(state, X, rng.random(3), np.zeros((0, layout.n_features)), batch_size, (0, 0))
         except Exception as e:
             log.debug("GP warm-up failed: %s", e)
 

@@ -1,19 +1,18 @@
 """The JAX Gaussian-process engine (``backend="jax"``).
 
-Import-light on purpose: JAX is imported by ``engine`` only, which ``BayesOptimizer``
-loads when the jax backend is chosen. Modules: ``numerics`` (safeguards), ``kernels``,
-``gp`` (fit, posterior, conditioning), ``acquisition``, ``warping``, ``optim`` (L-BFGS),
-``engine`` (``JaxEngine``).
+Import-light on purpose: importing this package does not import JAX; ``engine`` does,
+and ``BayesOptimizer`` loads it only when the jax backend is chosen. Modules, in the
+order a call meets them:
+
+* ``config``: ``JaxConfig``, the validated options;
+* ``state``: ``EngineState``, the explicit state threaded through ``suggest``;
+* ``engine``: ``init(layout, config)`` and ``suggest(state, X, y, X_pending, q, key)``;
+* ``padding``: power-of-two buckets; ``schedule``: when to refit the hyperparameters;
+* ``warping`` (targets), ``gp`` (fit, posterior, conditioning), ``kernels``,
+  ``numerics`` (safeguards), ``optim`` (L-BFGS);
+* ``candidates`` (host-side candidate generation), ``acquisition`` (log-EI, log-PI,
+  LCB and their maximisation);
+* ``blas_threads``: one BLAS thread while the engine runs on CPU.
 """
 
 from __future__ import annotations
-
-__all__ = ["JaxEngine"]
-
-
-def __getattr__(name: str) -> object:
-    if name == "JaxEngine":  # lazy: importing the package must not import jax
-        from hpo_sweeper.engines.jax_gp.engine import JaxEngine
-
-        return JaxEngine
-    raise AttributeError(name)

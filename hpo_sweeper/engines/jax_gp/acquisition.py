@@ -17,16 +17,14 @@ with the sd-relative margin), while near the incumbent sigma -> 0 and the margin
 
 Maximisation (``propose``), one jitted program per bucket:
 
-1. candidates (host side, ``CandidateSampler``): a scrambled Sobol block, shifted per
-   call (Cranley-Patterson rotation), plus Gaussian perturbations of the best observed
-   points at scales 1e-3 .. 0.2; categorical columns are one-hot: every combination is
-   spread over the candidates when there are few (``enumerate_cats``, <= 64), sampled per
-   group otherwise; discrete numeric levels are snapped;
+1. candidates (host side, ``candidates.CandidateSampler``): valid points of the feature
+   cube (one-hot categoricals, numeric levels snapped);
 2. candidates equal to an observed or pending point are dropped, and the top ``S`` start
    L-BFGS (vmapped) on the numeric columns, the box removed by ``x = (1 - cos u) / 2``.
    Categoricals stay one-hot during the ascent: relaxing them proposes points off the
    lattice whose argmax is not where the model was maximised;
-3. numeric columns with discrete levels are snapped to the nearest level and re-scored;
+3. numeric columns with discrete levels are snapped to the nearest level
+   (``space.snap_to_levels``, the rule the candidates use) and re-scored;
    when the categoricals were sampled (too many combinations to enumerate), every
    single-categorical change of each finalist is scored too (a one-exchange sweep);
    the best point that is not already observed or pending wins.
@@ -35,22 +33,20 @@ Maximisation (``propose``), one jitted program per bucket:
 from __future__ import annotations
 
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.scipy.special import log_ndtr
 
 from hpo_sweeper.engines.jax_gp.gp import Posterior, predict
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards, log_h
 from hpo_sweeper.engines.jax_gp.optim import lbfgs
+from hpo_sweeper.space import snap_to_levels
 
-__all__ = ["AcqConfig", "AcqInputs", "CandidateSampler", "acq_value", "propose"]
+__all__ = ["AcqConfig", "AcqInputs", "acq_value", "propose"]
 
 KINDS = ("ei", "pi", "lcb")
-#: times ``propose`` was traced (== compiled); read by tests
-_trace_counter: dict[str, int] = {"propose": 0}
 
 
 class AcqConfig(NamedTuple):
@@ -67,14 +63,18 @@ class AcqConfig(NamedTuple):
     n_steps: int  # L-BFGS evaluations per start
 
 
+#: a jax.Array, or a numpy array where the engine runs on JAX's default device (cheaper to pass)
+ArrayLike = Any
+
+
 class AcqInputs(NamedTuple):
     """Traced inputs of ``propose`` (arrays only, so changing them never recompiles)."""
 
-    levels: jax.Array  # (n_numeric, Lmax) sorted unit levels, +inf padded
-    n_levels: jax.Array  # (n_numeric,) int, 0 = continuous
-    best: jax.Array  # () incumbent, standardised
-    xi: jax.Array  # ()
-    kappa: jax.Array  # ()
+    levels: ArrayLike  # (n_numeric, Lmax) sorted unit levels, +inf padded
+    n_levels: ArrayLike  # (n_numeric,) int, 0 = continuous
+    best: ArrayLike  # () incumbent, standardised
+    xi: ArrayLike  # ()
+    kappa: ArrayLike  # ()
 
 
 def acq_value(post: Posterior, X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> jax.Array:
@@ -91,67 +91,6 @@ def acq_value(post: Posterior, X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> 
     return jnp.log(sigma) + log_h(u)
 
 
-class CandidateSampler:
-    """Host-side (numpy) candidate generation: cheap, and it keeps random-number
-    generation and scatters out of the compiled program (they dominated compile time).
-
-    Candidates are already valid points: one-hot categoricals, numeric levels snapped.
-    """
-
-    def __init__(
-        self,
-        sobol: np.ndarray,
-        numeric_cols: tuple[int, ...],
-        cat_groups: tuple[tuple[int, ...], ...],
-        combos: np.ndarray | None,
-        levels: list[np.ndarray | None],
-        n_features: int,
-    ) -> None:
-        self.sobol, self.num, self.groups, self.combos = sobol, list(numeric_cols), cat_groups, combos
-        self.levels, self.D = levels, n_features
-
-    def snap(self, X: np.ndarray) -> np.ndarray:
-        """Numeric columns with levels -> nearest level, in place; returns X."""
-        for j, lv in zip(self.num, self.levels):
-            if lv is not None:
-                i = np.clip(np.searchsorted(lv, X[:, j]), 1, max(len(lv) - 1, 1))
-                lo, hi = lv[i - 1], lv[np.minimum(i, len(lv) - 1)]
-                X[:, j] = np.where(np.abs(X[:, j] - lo) <= np.abs(hi - X[:, j]), lo, hi)
-        return X
-
-    def _one_hot(self, X: np.ndarray, u: np.ndarray) -> None:
-        for g, cols in enumerate(self.groups):
-            idx = np.minimum((u[:, g] * len(cols)).astype(int), len(cols) - 1)
-            X[:, list(cols)] = np.eye(len(cols))[idx]
-
-    def sample(self, rng: np.random.Generator, n_global: int, n_local: int, top_X: np.ndarray) -> np.ndarray:
-        """(n_global + n_local, D): a shifted Sobol block and perturbations of ``top_X``."""
-        n_num = len(self.num)
-        U = np.mod(self.sobol[:n_global] + rng.random(self.sobol.shape[1]), 1.0)  # Cranley-Patterson
-        Xg = np.zeros((n_global, self.D))
-        if self.groups and self.combos is not None:
-            C = len(self.combos)
-            # Stratify the combinations over the candidates so each gets ~n_global / C of them.
-            idx = (np.arange(n_global) + np.floor(U[:, n_num] * C).astype(int)) % C
-            Xg = self.combos[idx].copy()
-        elif self.groups:
-            self._one_hot(Xg, U[:, n_num:])
-        Xg[:, self.num] = U[:, :n_num]
-        # Local candidates: the best points perturbed at scales 1e-3 .. 0.2 (log-uniform), so
-        # the search refines the incumbent as well as it explores; categoricals resampled
-        # with probability 0.2 per group.
-        Xl = top_X[rng.integers(0, len(top_X), n_local)].copy()
-        scale = np.exp(rng.uniform(np.log(1e-3), np.log(0.2), (n_local, 1)))
-        Xl[:, self.num] = np.clip(Xl[:, self.num] + scale * rng.standard_normal((n_local, n_num)), 0.0, 1.0)
-        if self.groups:
-            fresh = np.zeros_like(Xl)
-            self._one_hot(fresh, rng.random((n_local, len(self.groups))))
-            for cols in self.groups:
-                swap = rng.random((n_local, 1)) < 0.2
-                Xl[:, list(cols)] = np.where(swap, fresh[:, list(cols)], Xl[:, list(cols)])
-        return self.snap(np.concatenate([Xg, Xl], axis=0))
-
-
 def _snap(X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> jax.Array:
     """Numeric columns with levels -> nearest level (categoricals are already one-hot)."""
     if not cfg.numeric_cols:
@@ -159,11 +98,7 @@ def _snap(X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> jax.Array:
     num = jnp.array(cfg.numeric_cols, dtype=jnp.int32)
 
     def col(x: jax.Array, lv: jax.Array, nlv: jax.Array) -> jax.Array:  # (M,), (Lmax,), ()
-        i = jnp.clip(jnp.searchsorted(lv, x), 1, jnp.maximum(nlv - 1, 1))
-        lo, hi = lv[i - 1], lv[jnp.minimum(i, lv.shape[0] - 1)]
-        nearest = jnp.where(jnp.abs(x - lo) <= jnp.abs(hi - x), lo, hi)
-        nearest = jnp.where(nlv == 1, lv[0], nearest)
-        return jnp.where(nlv > 0, nearest, x)
+        return snap_to_levels(x, lv, nlv, xp=jnp)  # the space's rule, as the candidates use it
 
     snapped = jax.vmap(col, in_axes=(1, 0, 0), out_axes=1)(X[:, num], inp.levels, inp.n_levels)
     return X.at[:, num].set(snapped)
@@ -215,9 +150,8 @@ def _is_known(X: jax.Array, post: Posterior) -> jax.Array:
 def propose(post: Posterior, Xc: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> tuple[jax.Array, jax.Array]:
     """The acquisition's maximiser among valid, new points: ``(x: (D,), value: ())``.
 
-    ``Xc: (M, D)`` valid candidates (``CandidateSampler``); the best ``S`` start the ascent.
+    ``Xc: (M, D)`` valid candidates (``candidates.CandidateSampler``); the best ``S`` start the ascent.
     """
-    _trace_counter["propose"] += 1
     ac = acq_value(post, Xc, inp, cfg)
     # Candidates that repeat an observed or pending point cannot start: in small discrete
     # spaces the best few candidates are often exactly the points already evaluated.

@@ -40,10 +40,6 @@ __all__ = [
     "sample_prior_theta",
 ]
 
-#: name -> number of times a jitted function of this package was traced (== compiled, as
-#: shapes and static arguments are the cache key). Read by tests; never reset by the engine.
-_trace_counter: dict[str, int] = {"fit": 0, "posterior": 0}
-
 #: log lengthscales are clipped here: 2.5e-3 .. 400 in the unit cube is already extreme
 _LOG_LS_BOUNDS = (-6.0, 6.0)
 _LOG_SIGNAL_BOUNDS = (-7.0, 5.0)
@@ -109,7 +105,7 @@ class Posterior(NamedTuple):
     resid: jax.Array  # (N,) z - mean on filled slots, 0 elsewhere
     hypers: Hypers
     diag: jax.Array  # () noise + jitter actually on K's diagonal
-    count: jax.Array  # () int, first free slot
+    n_filled: jax.Array  # () int, first free slot (not ``count``: that is a tuple method)
 
 
 def unpack(theta: jax.Array, cfg: FitConfig) -> Hypers:
@@ -230,7 +226,6 @@ def fit(
     uses ``default`` (the caller warns: ``value`` is then inf). ``fit_data`` may be a
     subset of ``data`` (or ``data`` itself). Returns ``(posterior, theta: (P,), value: ())``.
     """
-    _trace_counter["fit"] += 1
     obj = partial(neg_log_posterior, data=fit_data, cfg=cfg)
     if maxiter is None:
         maxiter = jnp.full(theta0.shape[0], cfg.maxiter)
@@ -245,7 +240,6 @@ def fit(
 @partial(jax.jit, static_argnames=("cfg",))
 def posterior(data: Data, theta: jax.Array, cfg: FitConfig) -> Posterior:
     """Condition the GP with hyperparameters ``theta`` on ``data`` (no fit)."""
-    _trace_counter["posterior"] += 1
     return _posterior(data, theta, cfg)
 
 
@@ -282,7 +276,7 @@ def condition(post: Posterior, x: jax.Array, y: jax.Array, sg: Safeguards) -> Po
     fantasies of a batch (kriging believer / constant liar), never for a refit.
     """
     h = post.hypers
-    i = post.count
+    i = post.n_filled
     kx = h.signal * cross_cov(x[None, :], post.X, h.inv_ls, sg.tiny)[0] * post.mask  # (N,)
     v = solve_triangular(post.L, kx, lower=True)  # zero beyond the filled slots
     # The Schur complement is at least the noise in exact arithmetic; round-off must not
