@@ -99,6 +99,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--tasks", nargs="*", default=None)
+    parser.add_argument("--out", default=str(HERE / "results.json"))
     args = parser.parse_args()
     start = time.perf_counter()
     results = []
@@ -114,7 +115,7 @@ def main() -> None:
     for res in results:
         for s in res["summary"].values():
             s.update({k: (v if math.isfinite(v) else None) for k, v in s.items() if isinstance(v, float)})
-    (HERE / "results.json").write_text(json.dumps(results, indent=1))
+    Path(args.out).write_text(json.dumps(results, indent=1))
     print(f"({time.perf_counter() - start:.0f}s)")
 
 

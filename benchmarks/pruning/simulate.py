@@ -18,7 +18,8 @@ task's full budget):
 - ``optuna-tpe``, ``optuna-tpe+sha``, ``optuna-tpe+hyperband``: Optuna's TPESampler with its
   SuccessiveHalvingPruner / HyperbandPruner (same min_resource, reduction_factor, max_resource);
 - ``optuna-random+sha``: Optuna's SHA on the very configurations ``random+asha`` draws (enqueued),
-  a check that both take the same decisions.
+  a check that both take the same decisions;
+- ``optuna-tpe+sha-default``, ``optuna-tpe+hyperband-default``: Optuna's pruners with its own defaults.
 
 Every method gets the same budget: the epochs of a no-pruning sweep of ``n_trials`` trials; it
 starts trials until the budget is spent. Measured per sweep, from its trace of (epochs spent, best
@@ -134,6 +135,9 @@ class OptunaSweep(Sweep):
         pruners = {
             "none": optuna.pruners.NopPruner(),
             "median": optuna.pruners.MedianPruner(n_warmup_steps=min_resource),
+            # Optuna's own defaults (SHA: min_resource "auto", reduction_factor 4; Hyperband: max "auto")
+            "sha-default": optuna.pruners.SuccessiveHalvingPruner(),
+            "hyperband-default": optuna.pruners.HyperbandPruner(),
             "sha": optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=3),
             "hyperband": optuna.pruners.HyperbandPruner(min_resource=min_resource, max_resource=task.steps,
                                                         reduction_factor=3),
@@ -236,4 +240,6 @@ METHODS: dict[str, Callable[[Task, int, int], Sweep]] = {
     "optuna-tpe+median": lambda task, seed, r: OptunaSweep(task, "tpe", "median", seed, r),
     "optuna-tpe+sha": lambda task, seed, r: OptunaSweep(task, "tpe", "sha", seed, r),
     "optuna-tpe+hyperband": lambda task, seed, r: OptunaSweep(task, "tpe", "hyperband", seed, r),
+    "optuna-tpe+sha-default": lambda task, seed, r: OptunaSweep(task, "tpe", "sha-default", seed, r),
+    "optuna-tpe+hyperband-default": lambda task, seed, r: OptunaSweep(task, "tpe", "hyperband-default", seed, r),
 }
