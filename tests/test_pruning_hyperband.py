@@ -71,3 +71,12 @@ def test_with_max_resource_null_a_trial_bracket_uses_the_steps_seen_before_it_st
     # whatever bracket_of says for 4 brackets.
     c = curves({0: [(1, 0.1, 0.0)], 1: [(1, 0.9, 1.0)]})
     assert hyperband().should_prune(c, 1, 1) is True
+
+
+def test_inferred_max_resource_is_the_largest_step_reported_before_each_trial_started() -> None:
+    c = curves({0: [(s, 0.5, float(s)) for s in range(1, 28)],  # steps 1..27 at times 1..27
+                1: [(1, 0.4, 5.5), (2, 0.4, 30.0)],              # started after trial 0's step 5
+                2: [(1, 0.3, 40.0)],                             # started after everything above
+                3: [(1, 0.3, 1.0)]})  # same time as trial 0's step 1, which counts first (lower number)
+    assert hyperband()._max_resources(c) == {0: 0, 1: 5, 2: 27, 3: 1}
+    assert hyperband(max_resource=81)._max_resources(c) == dict.fromkeys(c, 81)

@@ -23,7 +23,7 @@ import math
 
 from hpo_sweeper.pruning.asha import AshaPruner
 from hpo_sweeper.pruning.base import Pruner
-from hpo_sweeper.pruning.curves import Curves, earlier
+from hpo_sweeper.pruning.curves import Curves
 
 __all__ = ["HyperbandPruner", "bracket_of", "bracket_shares", "n_brackets"]
 
@@ -58,21 +58,29 @@ class HyperbandPruner(Pruner):
     def should_prune(self, curves: Curves, trial: int, step: int) -> bool:
         if trial not in curves or curves[trial].at(step) is None:
             return False
-        brackets = {number: self._bracket(curves, number) for number in curves}
+        s = self.settings
+        resources = self._max_resources(curves)
+        brackets = {
+            number: bracket_of(number, n_brackets(s.min_resource, r, s.reduction_factor)
+                               if r >= s.min_resource else 1, s.reduction_factor)
+            for number, r in resources.items()
+        }
         mine = brackets[trial]
         asha = AshaPruner(self.settings, self.direction, rate=mine, competes=lambda number: brackets[number] == mine)
         return asha.should_prune(curves, trial, step)
 
-    def _bracket(self, curves: Curves, trial: int) -> int:
-        s = self.settings
-        max_resource = s.max_resource
-        if max_resource is None:
-            first = curves[trial].reports[0] if curves[trial].reports else None
-            max_resource = 0
-            if first is not None:
-                for number, other in curves.items():
-                    for r in other.reports:
-                        if number != trial and earlier(r, number, first, trial):
-                            max_resource = max(max_resource, r.step)
-        n = n_brackets(s.min_resource, max_resource, s.reduction_factor) if max_resource >= s.min_resource else 1
-        return bracket_of(trial, n, s.reduction_factor)
+    def _max_resources(self, curves: Curves) -> dict[int, int]:
+        """R per trial: max_resource, or the largest step reported before the trial's first report."""
+        if self.settings.max_resource is not None:
+            return dict.fromkeys(curves, self.settings.max_resource)
+        # One pass over every report in arrival order (time, then trial number): O(P log P).
+        arrivals = sorted((r.time, number, r.step) for number, c in curves.items() for r in c.reports)
+        first = {number: (c.reports[0].time, number) for number, c in curves.items() if c.reports}
+        out = dict.fromkeys(curves, 0)
+        largest, i = 0, 0
+        for number, key in sorted(first.items(), key=lambda kv: kv[1]):
+            while i < len(arrivals) and arrivals[i][:2] < key:
+                largest = max(largest, arrivals[i][2])
+                i += 1
+            out[number] = largest
+        return out
