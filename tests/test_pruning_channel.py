@@ -64,12 +64,16 @@ def test_pruner_file_round_trip_and_bad_files(tmp_path: Path) -> None:
                            "metrics.acc")
     write_pruner_file(tmp_path, config)
     assert read_pruner_file(tmp_path) == config
+    assert ChannelConfig(config.pruner, "maximize", "metrics.acc") == config
     assert [p.name for p in pruner_path(tmp_path).parent.iterdir()] == ["pruner.json"]  # no temp file left
     pruner_path(tmp_path).write_text("{")
     with pytest.raises(ChannelError, match="is not JSON"):
         read_pruner_file(tmp_path)
     pruner_path(tmp_path).write_text('{"version": 1, "pruner": {"type": "asha", "reduction_factor": 1}}')
     with pytest.raises(ChannelError, match="pruner.reduction_factor must be an integer >= 2"):
+        read_pruner_file(tmp_path)
+    pruner_path(tmp_path).write_text('{"version": 1, "pruner": {}, "direction": "down"}')
+    with pytest.raises(ChannelError, match="direction must be one of"):
         read_pruner_file(tmp_path)
 
 

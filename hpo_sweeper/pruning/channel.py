@@ -28,7 +28,7 @@ from hpo_sweeper.direction import Direction
 from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.pruning.curves import Curve, Report
 from hpo_sweeper.pruning.settings import PrunerSettings
-from hpo_sweeper.validation import SettingError
+from hpo_sweeper.validation import SettingError, check_text
 
 __all__ = [
     "ChannelConfig", "ChannelError", "CurveReader", "append_pruned", "append_report", "pruner_path",
@@ -53,6 +53,11 @@ class ChannelConfig:
     direction: Direction = Direction.MINIMIZE
     objective: str | None = None
 
+    def __post_init__(self) -> None:
+        # frozen: parse in place, so that "maximize" and Direction.MAXIMIZE make the same config
+        object.__setattr__(self, "direction", Direction.parse(self.direction))
+        check_text("objective", self.objective, allow_none=True)
+
     def to_dict(self) -> dict[str, Any]:
         return {"version": FORMAT_VERSION, "pruner": self.pruner.to_dict(), "direction": self.direction.value,
                 "objective": self.objective}
@@ -62,8 +67,7 @@ class ChannelConfig:
         if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
             raise ChannelError(f"{where} is not a version-{FORMAT_VERSION} pruner file: {data!r:.200}")
         try:
-            return cls(PrunerSettings.from_mapping(data.get("pruner")), Direction.parse(data.get("direction")),
-                       data.get("objective"))
+            return cls(PrunerSettings.from_mapping(data.get("pruner")), data.get("direction"), data.get("objective"))
         except SettingError as e:
             raise ChannelError(f"{where}: {e}") from None
 
