@@ -41,7 +41,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import hydra
@@ -49,6 +49,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
+
+import hpo_sweeper
 
 log = logging.getLogger(__name__)
 
@@ -207,12 +209,17 @@ def evaluate(params, x_tr, y_tr, x_va, y_va, *, activation):
 # --------------------------------------------------------------------------
 # Task
 # --------------------------------------------------------------------------
-def train_mlp(cfg: Any) -> dict[str, float]:
+def train_mlp(
+    cfg: Any, on_epoch: Callable[[int, dict[str, float]], None] | None = None
+) -> dict[str, float]:
     """Train the MLP described by ``cfg`` and return validation metrics.
 
     ``cfg`` is a DictConfig or a plain mapping with the keys of
     ``conf/config.yaml`` (``optim``, ``model``, ``train``, ``data``, ``seed``).
     Never raises for a diverging run: the losses are then NaN/inf.
+    ``on_epoch(epoch, metrics)``, when given, is called after every epoch
+    (1-based) with the same metrics the function returns; it may raise to stop
+    training (``main`` raises ``hpo_sweeper.TrialPruned`` there).
     """
     if not isinstance(cfg, DictConfig):
         cfg = OmegaConf.create(dict(cfg) if isinstance(cfg, Mapping) else cfg)
@@ -244,22 +251,39 @@ def train_mlp(cfg: Any) -> dict[str, float]:
     lr_j = jnp.float32(lr)
     wd_j = jnp.float32(weight_decay)
 
-    for _ in range(epochs):
+    def metrics() -> dict[str, float]:
+        train_loss, val_loss, val_acc = evaluate(
+            params, x_tr_j, y_tr_j, x_va_j, y_va_j, activation=activation
+        )
+        return {
+            "val_loss": float(val_loss),
+            "val_accuracy": float(val_acc),
+            "train_loss": float(train_loss),
+        }
+
+    for epoch in range(1, epochs + 1):
         params, opt_state, key, ep_loss = train_epoch(
             params, opt_state, key, x_tr_j, y_tr_j, lr_j, wd_j,
             activation=activation, batch_size=batch_size,
         )
         if not math.isfinite(float(ep_loss)):
             break  # diverged: no point in continuing, report NaN/inf below
+        if on_epoch is not None:
+            on_epoch(epoch, metrics())
 
-    train_loss, val_loss, val_acc = evaluate(
-        params, x_tr_j, y_tr_j, x_va_j, y_va_j, activation=activation
-    )
-    return {
-        "val_loss": float(val_loss),
-        "val_accuracy": float(val_acc),
-        "train_loss": float(train_loss),
-    }
+    return metrics()
+
+
+def report_epoch(epoch: int, metrics: dict[str, float]) -> None:
+    """Report the epoch's metrics to a pruning sweep and stop if its pruner says so.
+
+    Outside a sweep with a pruner both calls do nothing (``hpo_sweeper.reporting``),
+    so a plain ``python train.py`` trains every epoch as before.
+    """
+    hpo_sweeper.report(metrics, step=epoch)  # read with the sweep's objective key
+    if hpo_sweeper.should_prune():
+        log.info("pruned after epoch %d (val_loss=%.4f)", epoch, metrics["val_loss"])
+        raise hpo_sweeper.TrialPruned(f"pruned after epoch {epoch}")
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -276,7 +300,7 @@ def main(cfg: DictConfig) -> dict[str, float]:
     from train import train_mlp as task
 
     start = time.perf_counter()
-    result = task(cfg)
+    result = task(cfg, on_epoch=report_epoch)
     log.info(
         "val_loss=%.4f val_accuracy=%.4f train_loss=%.4f (%.2fs)",
         result["val_loss"],

@@ -8,6 +8,8 @@ optimiser is built.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hpo_sweeper.direction import Direction
 from hpo_sweeper.optimizers import Optimizer, OptimizerError, create_optimizer
 from hpo_sweeper.settings import EarlyStop, SweepConfigError, SweepSettings
@@ -34,3 +36,16 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# The task-side pruning API (hpo_sweeper/reporting.py), loaded on first use so that importing the
+# package stays as light as before.
+_REPORTING = ("report", "should_prune")
+__all__ += _REPORTING
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REPORTING:
+        from hpo_sweeper import reporting
+
+        return getattr(reporting, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,88 @@
+"""The channel in real Hydra multiruns: jobs report and read decisions through files in the sweep
+dir, on the basic launcher (in-process) and on joblib (worker processes).
+
+The sweeper of this round does not write the pruner file yet (the integration will), so each test
+writes ``<sweep dir>/.hpo_sweeper/pruner.json`` itself before the sweep. Until then a pruned trial
+ends as a failed one in trials.csv, so the tests check the channel (report files, decisions), not
+the trial status, and lift max_failure_rate.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import read_trials
+
+from hpo_sweeper.direction import Direction
+from hpo_sweeper.pruning import PrunerSettings, create_pruner
+from hpo_sweeper.pruning.channel import ChannelConfig, read_curves, report_path, write_pruner_file
+
+APP = Path(__file__).parent / "pruning_app" / "app.py"
+# Grid order = job numbers 0..5; the task reports x + 1/step at steps 1..9.
+XS = [0.5, 0.7, 0.2, 0.9, 0.1, 0.6]
+ASHA = PrunerSettings.from_mapping({"type": "asha", "max_resource": 9})  # rungs 1 and 3
+
+
+def sweep(sweep_dir: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, str(APP), "-m", f"hydra.sweep.dir={sweep_dir}", "hydra/sweeper=grid",
+           "hydra.sweeper.max_failure_rate=1.0", f"x={','.join(map(str, XS))}", *overrides]
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=400,
+                          env={**os.environ, "HYDRA_FULL_ERROR": "0"})
+
+
+def decisions(sweep_dir: Path) -> dict[int, int | None]:
+    """trial -> the step at which its job wrote a 'pruned' line (None: never told to stop)."""
+    out: dict[int, int | None] = {}
+    for t in range(len(XS)):
+        lines = report_path(sweep_dir, t).read_text().splitlines()
+        pruned = [line for line in lines if '"pruned"' in line]
+        assert len(pruned) <= 1
+        out[t] = int(pruned[0].split('"pruned": ')[1].split(",")[0]) if pruned else None
+    return out
+
+
+def check_replay(sweep_dir: Path, config: ChannelConfig) -> None:
+    """The sweeper, reading the same files afterwards, reaches every decision the jobs took."""
+    curves = read_curves(sweep_dir)
+    pruner = create_pruner(config.pruner, config.direction)
+    taken = decisions(sweep_dir)
+    for trial, curve in curves.items():
+        replayed = [r.step for r in curve.reports if pruner.should_prune(curves, trial, r.step)]
+        assert replayed == ([] if taken[trial] is None else [taken[trial]]), trial
+
+
+def test_basic_launcher_jobs_prune_through_the_files(tmp_path: Path) -> None:
+    config = ChannelConfig(ASHA, Direction.MINIMIZE, None)
+    write_pruner_file(tmp_path / "s", config)
+    res = sweep(tmp_path / "s")
+    assert res.returncode == 0, res.stdout
+    # Worked by hand (one job after another; eta 3, so below 6 values in a rung only the best goes on):
+    #  rung 1 values x + 1: 1.5 kept | 1.7 pruned | 1.2 kept | 1.9 pruned | 1.1 kept |
+    #  1.6 among 6 -> best 2 are 1.1, 1.2 -> pruned. At rung 3 trials 2 and 4 were each the best so far.
+    assert decisions(tmp_path / "s") == {0: None, 1: 1, 2: None, 3: 1, 4: None, 5: 1}
+    curves = read_curves(tmp_path / "s")
+    assert {t: len(c.reports) for t, c in curves.items()} == {0: 9, 1: 1, 2: 9, 3: 1, 4: 9, 5: 1}
+    trials = read_trials(tmp_path / "s")
+    assert sorted(int(t["number"]) for t in trials if t["status"] == "completed") == [0, 2, 4]
+    assert all("TrialPruned" in t["error"] for t in trials if t["status"] != "completed")
+    check_replay(tmp_path / "s", config)
+
+
+def test_joblib_processes_prune_through_the_files_with_a_dict_objective(tmp_path: Path) -> None:
+    config = ChannelConfig(ASHA, Direction.MINIMIZE, "loss")
+    write_pruner_file(tmp_path / "s", config)
+    res = sweep(tmp_path / "s", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "as_dict=true",
+                "hydra.sweeper.objective=loss", "sleep=0.05")
+    assert res.returncode == 0, res.stdout
+    taken = decisions(tmp_path / "s")
+    # Which trials stop depends on who reached a rung first; two outcomes hold whatever the order:
+    # the best trial (x = 0.1) is never pruned, and the worst (x = 0.9, started only after trials
+    # 0 and 1 had reported) is pruned at its first rung.
+    assert taken[4] is None and taken[3] == 1
+    assert any(step is not None for t, step in taken.items() if t != 3)  # not only the worst
+    check_replay(tmp_path / "s", config)
+    curves = read_curves(tmp_path / "s")
+    assert curves[4].reports[-1].value == 0.1 + 1.0 / 9  # read through the objective key
