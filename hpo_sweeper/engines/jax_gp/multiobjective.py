@@ -28,7 +28,7 @@ Acquisition (maximised), for a candidate ``x`` with independent posteriors
 
 Objectives are standardised per column (affine, so the hypervolume is the raw one times
 a constant and the maximiser is unchanged); the reference point is ``pareto.reference_point``
-(BoTorch's rule) of the observed feasible front, fixed for the whole call.
+of the observed feasible values, fixed for the whole call.
 
 Compilation: arrays are padded (rows to ``N``, boxes to a power of two >= 64), so a sweep
 compiles the fit once per row bucket and the proposal once per (row, box) bucket:
@@ -83,7 +83,7 @@ class MOConfig(NamedTuple):
     #: hyperparameter fit: restarts (previous optimum, default, prior draws), evaluations
     n_restarts: int = 4
     fit_maxiter: int = 100
-    #: default reference point: nadir + ref_scale x range of the observed feasible front
+    #: default reference point: worst + ref_scale x range of the observed feasible values
     ref_scale: float = pareto.REF_SCALE
     dtype: str = "float64"
 
@@ -281,7 +281,7 @@ def suggest_multiobjective(
         q: points to propose (a batch, spread by Kriging-believer fantasies).
         X_pending: (p, d) points under evaluation; proposals avoid them.
         C: (n, k) constraint values, with ``constraint_bounds`` (k, 2) ``[lower, upper]``.
-        ref_point: (m,) in Y's units; default ``pareto.reference_point`` of the feasible front.
+        ref_point: (m,) in Y's units; default ``pareto.reference_point`` of the feasible values.
         state: from the previous call (warm starts); ``init_state()`` or None at first.
 
     Returns ``(X_new: (q, d), state)``. With no observation, a scrambled Sobol sample.
