@@ -153,14 +153,14 @@ def reference_point(
 
 
 def _hv2(P: np.ndarray, ref: np.ndarray) -> float:
-    """Exact 2-D hypervolume of points all strictly better than ``ref``: one sorted sweep."""
+    """Exact 2-D hypervolume of points all strictly better than ``ref``: one sorted sweep.
+
+    Sorted by the first objective, a point adds the strip between its second value and
+    the best second value before it; dominated points and duplicates add nothing.
+    """
     P = P[np.lexsort((P[:, 1], P[:, 0]))]
-    hv, y_best = 0.0, ref[1]
-    for x, y in P:
-        if y < y_best:
-            hv += (ref[0] - x) * (y_best - y)
-            y_best = y
-    return float(hv)
+    y_before = np.concatenate([[ref[1]], np.minimum.accumulate(P[:, 1])[:-1]])
+    return float(np.sum((ref[0] - P[:, 0]) * np.maximum(y_before - P[:, 1], 0.0)))
 
 
 def _hv_slices(P: np.ndarray, ref: np.ndarray) -> float:
@@ -188,10 +188,9 @@ def _hv(P: np.ndarray, ref: np.ndarray) -> float:
     m = P.shape[1]
     if m == 1:
         return float(ref[0] - P[:, 0].min())
-    P = np.unique(P[~_dominated_by_any(P, P)], axis=0)
     if m == 2:
         return _hv2(P, ref)
-    return _hv_slices(P, ref)
+    return _hv_slices(P[~_dominated_by_any(P, P)], ref)
 
 
 def hypervolume(

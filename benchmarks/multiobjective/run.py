@@ -8,7 +8,10 @@ Methods (each at its defaults unless said):
 ==============  ===========================================================================
 jax-logehvi     ours: ``suggest_multiobjective`` (one GP per objective, exact LogEHVI),
                 after a scrambled Sobol design of ``--n-init`` points (default 10, the
-                same number as Optuna GPSampler's random start-up trials)
+                same number as Optuna GPSampler's random start-up trials); its reference
+                point is the default rule (``pareto.reference_point`` of the points seen)
+jax-logehvi-ref the same, told the problem's reference point (as BoTorch's benchmarks and
+                tutorials do; Optuna's samplers have no such setting)
 random          i.i.d. uniform points
 optuna-gp       Optuna ``GPSampler(seed)`` (LogEHVI for several objectives)
 optuna-tpe      Optuna ``TPESampler(seed, constant_liar=q > 1)``
@@ -39,9 +42,10 @@ import numpy as np  # noqa: E402
 
 from benchmarks.multiobjective.problems import PROBLEMS, MOProblem  # noqa: E402
 
-METHODS = ("jax-logehvi", "random", "optuna-gp", "optuna-tpe", "optuna-nsga2")
+METHODS = ("jax-logehvi", "jax-logehvi-ref", "random", "optuna-gp", "optuna-tpe", "optuna-nsga2")
 LABELS = {
     "jax-logehvi": "JAX LogEHVI (ours)",
+    "jax-logehvi-ref": "JAX LogEHVI, given ref (ours)",
     "random": "random",
     "optuna-gp": "Optuna GPSampler",
     "optuna-tpe": "Optuna TPESampler",
@@ -56,7 +60,9 @@ def _hv_curve(Y: np.ndarray, pb: MOProblem) -> list[float]:
     return [hypervolume(Y[:t], pb.ref) for t in range(1, len(Y) + 1)]
 
 
-def _run_ours(pb: MOProblem, seed: int, n_trials: int, q: int, n_init: int) -> tuple[np.ndarray, float]:
+def _run_ours(pb: MOProblem, seed: int, n_trials: int, q: int, n_init: int, given_ref: bool) -> tuple[
+    np.ndarray, float
+]:
     import jax
     from scipy.stats import qmc
 
@@ -66,11 +72,12 @@ def _run_ours(pb: MOProblem, seed: int, n_trials: int, q: int, n_init: int) -> t
     Y = pb.f(X)
     state = mo.init_state()
     key = jax.random.key(seed)
+    ref = np.array(pb.ref) if given_ref else None
     t_model = 0.0
     while len(X) < n_trials:
         k = min(q, n_trials - len(X))
         t0 = time.perf_counter()
-        Xn, state = mo.suggest_multiobjective(X, Y, key, q=k, state=state)
+        Xn, state = mo.suggest_multiobjective(X, Y, key, q=k, state=state, ref_point=ref)
         t_model += time.perf_counter() - t0
         X, Y = np.vstack([X, Xn]), np.vstack([Y, pb.f(Xn)])
     return Y, t_model
@@ -111,8 +118,8 @@ def run_one(problem: str, method: str, seed: int, n_trials: int, q: int, n_init:
     pin_threads()
     pb = PROBLEMS[problem]
     t0 = time.perf_counter()
-    if method == "jax-logehvi":
-        Y, t_model = _run_ours(pb, seed, n_trials, q, n_init)
+    if method in ("jax-logehvi", "jax-logehvi-ref"):
+        Y, t_model = _run_ours(pb, seed, n_trials, q, n_init, given_ref=method == "jax-logehvi-ref")
     elif method == "random":
         X = np.random.default_rng([seed, 7]).random((n_trials, pb.dim))
         Y, t_model = pb.f(X), 0.0
@@ -120,7 +127,7 @@ def run_one(problem: str, method: str, seed: int, n_trials: int, q: int, n_init:
         Y, t_model = _run_optuna(method, pb, seed, n_trials, q)
     return {
         "problem": problem, "method": method, "seed": seed, "q": q, "n_trials": n_trials,
-        "n_init": n_init if method == "jax-logehvi" else None,
+        "n_init": n_init if method.startswith("jax") else None,
         "hv": _hv_curve(Y, pb), "seconds": time.perf_counter() - t0, "model_seconds": t_model,
     }
 
@@ -194,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     old = [r for r in load(a.out) if r["method"] not in a.rerun]
     done = {_key(r) for r in old}
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text("".join(json.dumps(r) + "\n" for r in old))
+    if a.rerun:  # otherwise only appended to, so that runs of other methods may share the file
+        a.out.write_text("".join(json.dumps(r) + "\n" for r in old))
     jobs = [
         (p, m, s, a.trials, a.q, a.n_init)
         for s in range(a.first_seed, a.first_seed + a.seeds)

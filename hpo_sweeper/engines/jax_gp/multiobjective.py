@@ -289,11 +289,10 @@ def suggest_multiobjective(
     X, Y, C, bounds, P = _check_inputs(X, Y, C, constraint_bounds, X_pending)
     state = state or init_state()
     rng = _host_rng(key, state.calls)
-    n, d = X.shape
-    m, k = Y.shape[1], C.shape[1]
+    d = X.shape[1]
     if q < 1:
         return np.zeros((0, d)), state
-    if n == 0:
+    if len(X) == 0:
         from scipy.stats import qmc
 
         return qmc.Sobol(d, scramble=True, seed=rng).random(q), state._replace(calls=state.calls + 1)
@@ -424,7 +423,7 @@ def _fit_all(
     for o in range(T.shape[1]):
         z = np.zeros(N)
         z[:n] = T[:, o]
-        data = gp.Data(np.asarray(Xp, dtype), np.asarray(z, dtype), np.asarray(mask, dtype))
+        data = gp.Data(jnp.asarray(Xp, dtype), jnp.asarray(z, dtype), jnp.asarray(mask, dtype))
         starts = [default] if state.thetas is None else [state.thetas[o], default]
         n_random = max(0, config.n_restarts - len(starts))
         if n_random:
