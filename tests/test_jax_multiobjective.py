@@ -92,9 +92,10 @@ def test_log_acquisition_is_the_expected_hypervolume_improvement(data: tuple[np.
 def test_beats_random_search_on_zdt1_at_20_trials() -> None:
     """6 Sobol points + 14 proposals against 20 uniform points, hypervolume at ref (11, 11).
 
-    Threshold: measured over seeds 0-9 before writing the test, 20 random points reach a
-    hypervolume of ~88-101 on ZDT1 (d = 4), the model ~115-120; the test asks the worst of 2
-    model runs to beat the best of 10 random runs.
+    Threshold: measured before writing the test, 20 random points reach a hypervolume of
+    91.5-111.9 over seeds 0-9 on ZDT1 (d = 4; the front's is 120.67), the model 119.1-119.7
+    over seeds 0-3; the test asks the worst of 2 model runs to beat the best of 10 random
+    runs (a margin of ~7, which a model no better than random would not clear).
     """
     d, ref = 4, np.array([11.0, 11.0])
     rnd = [pareto.hypervolume(zdt1(np.random.default_rng(s).random((20, d))), ref) for s in range(10)]

@@ -142,43 +142,81 @@ def _key(r: dict[str, Any]) -> tuple[Any, ...]:
     return (r["problem"], r["method"], r["seed"], r["q"], r["n_trials"])
 
 
-def report(rows: list[dict[str, Any]]) -> str:
-    """Markdown: final hypervolume gap (max_hv - hv) per problem and method, median [q25, q75]."""
+def _common(sel: list[dict[str, Any]], p: str, methods: list[str]) -> list[dict[str, Any]]:
+    """The runs of problem ``p`` on the seeds every method has finished (like with like)."""
+    seed_sets = [{r["seed"] for r in sel if r["problem"] == p and r["method"] == m} for m in methods]
+    common = set.intersection(*seed_sets) if seed_sets else set()
+    return [r for r in sel if r["problem"] == p and r["seed"] in common]
+
+
+def report(rows: list[dict[str, Any]], checkpoints: tuple[int, ...] = (20,)) -> str:
+    """Markdown: hypervolume gap (max_hv - hv) per problem and method, median [q25, q75]."""
     out = []
     for q in sorted({r["q"] for r in rows}):
         for n_trials in sorted({r["n_trials"] for r in rows if r["q"] == q}):
             sel = [r for r in rows if r["q"] == q and r["n_trials"] == n_trials]
             methods = [m for m in METHODS if any(r["method"] == m for r in sel)]
-            out.append(f"\n#### Hypervolume gap to the true front after {n_trials} trials, q={q}\n")
-            out.append("`max_hv - hv`, lower is better: median [25th, 75th percentile] over seeds; best median in "
-                       "**bold**; model seconds per run (median) in the last rows.\n")
-            out.append("| problem (seeds) | " + " | ".join(LABELS[m] for m in methods) + " |")
-            out.append("|---" * (len(methods) + 1) + "|")
-            times = []
-            for p in PROBLEMS:
-                cells, meds, secs = [], [], []
-                for m in methods:
-                    rs = [r for r in sel if r["problem"] == p and r["method"] == m]
-                    if not rs:
-                        cells.append("-")
-                        meds.append(np.inf)
-                        secs.append(np.nan)
+            for t in [c for c in checkpoints if c < n_trials] + [n_trials]:
+                out.append(f"\n#### Hypervolume gap to the true front after {t} of {n_trials} trials, q={q}\n")
+                out.append("`max_hv - hv`, lower is better: median [25th, 75th percentile] over the seeds every "
+                           "method finished; best median in **bold**.\n")
+                out.append("| problem (seeds) | " + " | ".join(LABELS[m] for m in methods) + " |")
+                out.append("|---" * (len(methods) + 1) + "|")
+                for p in PROBLEMS:
+                    rs_p = _common(sel, p, methods)
+                    if not rs_p:
                         continue
-                    gap = np.array([PROBLEMS[p].max_hv - r["hv"][-1] for r in rs])
-                    q25, med, q75 = np.percentile(gap, [25, 50, 75])
-                    cells.append(f"{med:.3g} [{q25:.3g}, {q75:.3g}]")
-                    meds.append(med)
-                    secs.append(float(np.median([r["model_seconds"] for r in rs])))
-                if all(np.isinf(meds)):
-                    continue
-                best = int(np.argmin(meds))
-                cells[best] = f"**{cells[best]}**"
-                seeds = sorted({r["seed"] for r in sel if r["problem"] == p})
-                out.append(f"| {p} ({len(seeds)}) | " + " | ".join(cells) + " |")
-                times.append((p, secs))
-            for p, secs in times:
-                out.append(f"| model s/run, {p} | " + " | ".join(f"{s:.1f}" for s in secs) + " |")
+                    cells, meds = [], []
+                    for m in methods:
+                        gap = np.array([PROBLEMS[p].max_hv - r["hv"][t - 1] for r in rs_p if r["method"] == m])
+                        q25, med, q75 = np.percentile(gap, [25, 50, 75])
+                        cells.append(f"{med:.3g} [{q25:.3g}, {q75:.3g}]")
+                        meds.append(med)
+                    best = int(np.argmin(meds))
+                    cells[best] = f"**{cells[best]}**"
+                    n_seeds = len({r["seed"] for r in rs_p})
+                    out.append(f"| {p} ({n_seeds}) | " + " | ".join(cells) + " |")
+            out.append(f"\nModel seconds per {n_trials}-trial run (median; includes each worker's first "
+                       "compilations, so it depends on the load):\n")
+            out.append("| problem | " + " | ".join(LABELS[m] for m in methods) + " |")
+            out.append("|---" * (len(methods) + 1) + "|")
+            for p in PROBLEMS:
+                rs_p = _common(sel, p, methods)
+                if rs_p:
+                    secs = [np.median([r["model_seconds"] for r in rs_p if r["method"] == m]) for m in methods]
+                    out.append(f"| {p} | " + " | ".join(f"{s:.1f}" for s in secs) + " |")
     return "\n".join(out)
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Hypervolume gap against trials (median and quartile band), one panel per problem, q=1."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sel = [r for r in rows if r["q"] == 1]
+    methods = [m for m in METHODS if any(r["method"] == m for r in sel)]
+    fig, axes = plt.subplots(1, len(PROBLEMS), figsize=(5 * len(PROBLEMS), 4))
+    for ax, p in zip(np.atleast_1d(axes), PROBLEMS):
+        rs_p = _common(sel, p, methods)
+        for m in methods:
+            G = np.array([PROBLEMS[p].max_hv - np.array(r["hv"]) for r in rs_p if r["method"] == m])
+            if len(G) == 0:
+                continue
+            t = np.arange(1, G.shape[1] + 1)
+            q25, med, q75 = np.percentile(G, [25, 50, 75], axis=0)
+            ax.plot(t, med, label=LABELS[m])
+            ax.fill_between(t, q25, q75, alpha=0.2)
+        ax.set_yscale("log")
+        ax.set_title(f"{p} ({len({r['seed'] for r in rs_p})} seeds)")
+        ax.set_xlabel("trial")
+        ax.set_ylabel("hypervolume gap")
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -196,7 +234,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--report", action="store_true", help="print the table of the stored runs and exit")
     a = ap.parse_args(argv)
     if a.report:
-        print(report(load(a.out)))
+        rows = load(a.out)
+        print(report(rows))
+        plot(rows, Path(__file__).resolve().parents[1] / "plots" / "mo_hypervolume.png")
         return
     old = [r for r in load(a.out) if r["method"] not in a.rerun]
     done = {_key(r) for r in old}
