@@ -164,3 +164,8 @@ def test_first_call_without_data_is_quasi_random() -> None:
 def test_bad_input_is_named(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         mo.suggest_multiobjective(key=0, **kwargs)
+
+
+def test_bad_q_is_named() -> None:
+    with pytest.raises(ValueError, match=r"q must be an integer >= 0, got 1\.5"):
+        mo.suggest_multiobjective(np.zeros((1, 2)), np.zeros((1, 2)), 0, q=1.5)  # type: ignore[arg-type]

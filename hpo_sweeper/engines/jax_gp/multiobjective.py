@@ -51,6 +51,7 @@ from hpo_sweeper import pareto
 from hpo_sweeper.engines.jax_gp import gp
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards, log_h, safeguards_for
 from hpo_sweeper.engines.jax_gp.optim import lbfgs
+from hpo_sweeper.validation import check_int
 
 __all__ = ["MOConfig", "MOState", "init_state", "log_acquisition", "suggest_multiobjective", "trace_counts"]
 
@@ -286,6 +287,7 @@ def suggest_multiobjective(
 
     Returns ``(X_new: (q, d), state)``. With no observation, a scrambled Sobol sample.
     """
+    check_int("q", q, low=0)
     X, Y, C, bounds, P = _check_inputs(X, Y, C, constraint_bounds, X_pending)
     state = state or init_state()
     rng = _host_rng(key, state.calls)
