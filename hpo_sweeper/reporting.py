@@ -48,10 +48,10 @@ import time
 import warnings
 from typing import Any
 
-from hpo_sweeper.trials import TrialPruned  # the one class: the job wrapper and the loop catch it
 from hpo_sweeper.objective import ObjectiveError, _child, _to_float
 from hpo_sweeper.pruning import Pruner, create_pruner
 from hpo_sweeper.pruning.channel import ChannelConfig, CurveReader, append_pruned, append_report, read_pruner_file
+from hpo_sweeper.trials import TrialPruned  # the one class: the job wrapper and the loop catch it
 from hpo_sweeper.validation import check_int
 
 __all__ = ["TrialPruned", "report", "should_prune"]

@@ -67,7 +67,8 @@ class ChannelConfig:
         if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
             raise ChannelError(f"{where} is not a version-{FORMAT_VERSION} pruner file: {data!r:.200}")
         try:
-            return cls(PrunerSettings.from_mapping(data.get("pruner")), data.get("direction"), data.get("objective"))
+            return cls(PrunerSettings.from_mapping(data.get("pruner")), Direction.parse(data.get("direction")),
+                       data.get("objective"))
         except SettingError as e:
             raise ChannelError(f"{where}: {e}") from None
 
