@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -128,7 +129,9 @@ def test_results_files_are_written_where_asked(tmp_path: Path) -> None:
 
 def test_optimize_on_a_process_pool() -> None:
     sweep = Sweep(space(), "random", seed=0)
-    with concurrent.futures.ProcessPoolExecutor(2) as pool:
+    # spawn, not fork: the test process may hold JAX's threads (another test loaded it), and a
+    # forked child of a multithreaded process can deadlock.
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         sweep.optimize(objective, n_trials=6, executor=pool)
     assert sorted(t.number for t in sweep.trials) == list(range(6))
     assert all(t.status is TrialStatus.COMPLETED for t in sweep.trials)
