@@ -12,7 +12,7 @@ from typing import Any
 
 from hpo_sweeper.engines.jax_gp.warping import WARPINGS
 from hpo_sweeper.optimizers.base import OptimizerError
-from hpo_sweeper.validation import check_choice, check_int, check_number
+from hpo_sweeper.validation import check_choice, check_int
 
 __all__ = ["ACQ_KIND", "HEDGE_ARMS", "JaxConfig", "make_config"]
 
@@ -121,7 +121,9 @@ def make_config(
     check_choice("engine option output_warping", output_warping, WARPINGS, error=err)
     check_choice("engine option noise_prior", noise_prior, NOISE_PRIORS, error=err)
     check_int("engine option blas_threads", blas_threads, low=1, allow_none=True, error=err)
-    growth = check_number("engine option refit_growth", refit_growth, low=1.0, error=err)
+    # Not check_number: inf is meaningful here (never refit fully once past full_fit_below).
+    if isinstance(refit_growth, bool) or not isinstance(refit_growth, (int, float)) or not refit_growth >= 1.0:
+        raise OptimizerError(f"engine option refit_growth must be a number >= 1, got {refit_growth!r}")
     if device is not None and not isinstance(device, str):
         raise OptimizerError(
             f"engine option device must be null or a platform name such as 'cpu' or 'gpu', got {device!r}"
@@ -147,7 +149,7 @@ def make_config(
         n_candidates=n_candidates,
         n_starts=n_starts,
         acq_steps=acq_steps,
-        refit_growth=float(growth or 1.0),
+        refit_growth=float(refit_growth),
         full_fit_below=full_fit_below,
         max_fit_points=max_fit_points,
         # OpenBLAS threads matter on CPU only.
