@@ -62,6 +62,8 @@ METHODS = tuple(METHOD_LABELS)
 EXTRA_METHOD_LABELS: dict[str, str] = {
     "optuna-tpe-mv": "Optuna TPESampler, multivariate",
     "hebo": "HEBO",
+    "bayes-jax-cl": "bayes, JAX engine, constant liar cl_min (ours)",
+    "bayes-jax-qei": "bayes, JAX engine, qEI fantasies (ours)",
 }
 ALL_METHOD_LABELS: dict[str, str] = {**METHOD_LABELS, **EXTRA_METHOD_LABELS}
 
@@ -233,6 +235,9 @@ def make_method(name: str, problem: Problem, seed: int, n_trials: int, q: int) -
         return Ours(problem, seed, n_trials, q, kind="bayes", backend="skopt")
     if name == "bayes-jax":
         return Ours(problem, seed, n_trials, q, kind="bayes", backend="jax")
+    if name in ("bayes-jax-cl", "bayes-jax-qei"):  # the batch strategies compared (issue 15)
+        strategy = {"bayes-jax-cl": "cl_min", "bayes-jax-qei": "qei"}[name]
+        return Ours(problem, seed, n_trials, q, kind="bayes", backend="jax", options={"batch_strategy": strategy})
     if name == "optuna-tpe":
         return OptunaMethod(problem, seed, n_trials, q, sampler="tpe")
     if name == "optuna-gp":
@@ -250,6 +255,8 @@ _REQUIRES: dict[str, tuple[str, ...]] = {
     "random": ("hpo_sweeper",),
     "bayes-skopt": ("skopt",),
     "bayes-jax": ("jax", "hpo_sweeper.engines.jax_gp.engine"),
+    "bayes-jax-cl": ("jax", "hpo_sweeper.engines.jax_gp.engine"),
+    "bayes-jax-qei": ("jax", "hpo_sweeper.engines.jax_gp.engine"),
     "optuna-tpe": ("optuna",),
     "optuna-gp": ("optuna", "torch"),
     "skopt-gp": ("skopt",),

@@ -26,6 +26,7 @@ Pending points and batches use the constant liar (Ginsbourger et al., 2010): a w
 copy is told every pending point, and then each point of the batch as soon as it is
 proposed, with the lie ``L`` = min / mean / max of the *real* results (``batch_strategy``
 ``cl_min`` / ``cl_mean`` / ``cl_max``), so that the next proposal moves away from them.
+skopt has no fantasies: ``qei`` (the jax engine's joint-posterior draws) is read as ``cl_min``.
 A suggestion costs one GP fit for the first point plus one per further point; when
 pending points exist the real-data fit is skipped (``tell(fit=False)``) because the
 working copy refits anyway.
@@ -57,7 +58,8 @@ log = logging.getLogger(__name__)
 #: front name -> skopt name; for a minimiser UCB is skopt's lower confidence bound.
 _ACQ_FUNCS = {"EI": "EI", "PI": "PI", "LCB": "LCB", "UCB": "LCB", "gp_hedge": "gp_hedge"}
 _ACQ_OPTIMIZERS = ("auto", "sampling", "lbfgs")
-_LIES: dict[str, Callable[[np.ndarray], Any]] = {"cl_min": np.min, "cl_mean": np.mean, "cl_max": np.max}
+_LIES: dict[str, Callable[[np.ndarray], Any]] = {"cl_min": np.min, "cl_mean": np.mean, "cl_max": np.max,
+                                                 "qei": np.min}  # no fantasies here: the constant liar
 _DUPLICATE_WARNING = "The objective has been evaluated at point"
 #: "once per location" memory for the warnings re-emitted by ``_reemit``
 _WARNING_REGISTRY: dict[Any, Any] = {}
@@ -90,7 +92,8 @@ def make_config(
         acq_func: ``EI``, ``PI``, ``LCB``, ``UCB`` (= LCB) or ``gp_hedge``.
         xi: exploration margin of EI and PI, in the units of the objective.
         kappa: exploration weight of LCB.
-        batch_strategy: the constant liar's lie, ``cl_min``, ``cl_mean`` or ``cl_max``.
+        batch_strategy: the constant liar's lie, ``cl_min``, ``cl_mean`` or ``cl_max``
+            (``qei``, the jax engine's fantasies, is read as ``cl_min``).
         n_restarts_optimizer: L-BFGS runs on the acquisition function (skopt: 5).
         acq_optimizer: ``auto`` (L-BFGS for a GP), ``sampling`` or ``lbfgs``.
         n_points: random candidates scored before the L-BFGS runs (skopt: 10,000).

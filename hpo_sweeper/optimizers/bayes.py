@@ -35,7 +35,8 @@ BACKENDS: dict[str, str] = ENGINE_MODULES
 COMPILING_BACKENDS = frozenset({"jax"})
 ACQ_FUNCS = ("EI", "PI", "LCB", "UCB", "gp_hedge")
 ON_FAILURE = ("worst", "ignore")
-BATCH_STRATEGIES = ("cl_min", "cl_mean", "cl_max")
+#: "qei": fantasies of the pending points (jax engine; skopt reads it as cl_min); "cl_*": a constant lie
+BATCH_STRATEGIES = ("qei", "cl_min", "cl_mean", "cl_max")
 
 
 def default_initial_points(n_dims: int, n_trials: int | None) -> int:
@@ -63,7 +64,7 @@ class BayesOptimizer(Optimizer):
         xi: float = 0.01,
         kappa: float = 1.96,
         on_failure: str = "worst",
-        batch_strategy: str = "cl_min",
+        batch_strategy: str = "qei",
         n_trials: int | None = None,
         engine_options: Mapping[str, Any] | None = None,
     ) -> None:

@@ -172,8 +172,8 @@ class BayesSweeperConf(SweeperConf):
     kappa: float = 1.96
     # worst: a failed trial is told the worst value seen so far; ignore: left out of the model.
     on_failure: str = "worst"
-    # Constant liar for batches: cl_min | cl_mean | cl_max.
-    batch_strategy: str = "cl_min"
+    # Pending points and batches: qei (fantasies; the skopt engine reads it as cl_min) | cl_min | cl_mean | cl_max.
+    batch_strategy: str = "qei"
     # Engine-specific knobs, passed to the chosen backend (e.g. {device: gpu, dtype: float32}).
     engine: Dict[str, Any] = field(default_factory=dict)
 

@@ -37,9 +37,12 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import log_ndtr
+from jax.scipy.linalg import solve_triangular
+from jax.scipy.special import log_ndtr, logsumexp
 
+from hpo_sweeper.engines.jax_gp.fantasies import Fantasies
 from hpo_sweeper.engines.jax_gp.gp import Posterior, predict
+from hpo_sweeper.engines.jax_gp.kernels import cross_cov
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards, log_h
 from hpo_sweeper.engines.jax_gp.optim import lbfgs
 from hpo_sweeper.space import snap_to_levels
@@ -75,10 +78,36 @@ class AcqInputs(NamedTuple):
     best: ArrayLike  # () incumbent, standardised
     xi: ArrayLike  # ()
     kappa: ArrayLike  # ()
+    #: joint draws of the pending points (``fantasies.py``); None: no pending points, or a constant lie
+    fantasies: Fantasies | None = None
+
+
+def _acq_fantasies(post: Posterior, X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> jax.Array:
+    """The acquisition averaged over the pending points' fantasies (``fantasies.py``).
+
+    ``post`` is conditioned on the pending points (its variance does not depend on their
+    values); the mean and the incumbent are per fantasy. EI and PI average in log space.
+    """
+    f = inp.fantasies
+    assert f is not None
+    sg, h = cfg.safeguards, post.hypers
+    k = h.signal * cross_cov(X, post.X, h.inv_ls, sg.tiny) * post.mask  # (M, N)
+    mu = h.mean + k @ f.alpha.T  # (M, S)
+    v = solve_triangular(post.L, k.T, lower=True)
+    sigma = jnp.sqrt(jnp.maximum(h.signal - jnp.sum(v * v, axis=0), sg.min_variance))  # (M,)
+    if cfg.kind == "lcb":
+        return inp.kappa * sigma - jnp.mean(mu, axis=1)
+    u = (f.best[None, :] - mu) / sigma[:, None] - inp.xi
+    log_s = jnp.log(mu.shape[1])
+    if cfg.kind == "pi":
+        return logsumexp(log_ndtr(u), axis=1) - log_s
+    return jnp.log(sigma) + logsumexp(log_h(u), axis=1) - log_s
 
 
 def acq_value(post: Posterior, X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> jax.Array:
     """(M, D) -> (M,) acquisition values (higher is better)."""
+    if inp.fantasies is not None:
+        return _acq_fantasies(post, X, inp, cfg)
     mu, var = predict(post, X, cfg.safeguards)
     sigma = jnp.sqrt(var)
     if cfg.kind == "lcb":

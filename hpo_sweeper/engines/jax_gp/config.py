@@ -20,7 +20,7 @@ __all__ = ["ACQ_KIND", "HEDGE_ARMS", "JaxConfig", "make_config"]
 ACQ_KIND = {"EI": "ei", "PI": "pi", "LCB": "lcb", "UCB": "lcb"}
 #: GP-Hedge's portfolio
 HEDGE_ARMS = ("ei", "pi", "lcb")
-BATCH_STRATEGIES = ("cl_min", "cl_mean", "cl_max")
+BATCH_STRATEGIES = ("qei", "cl_min", "cl_mean", "cl_max")
 NOISE_PRIORS = ("gamma", "lognormal")
 
 
@@ -29,8 +29,10 @@ class JaxConfig:
     """Options of ``backend="jax"`` (``engine_options``), plus the front's shared settings.
 
     Front settings: ``acq_func`` (EI, PI, LCB, UCB, gp_hedge), ``xi``, ``kappa``,
-    ``batch_strategy`` (the lie told for pending points: min / mean / max of the warped
-    results), ``seed`` (entropy of the engine's host-side random streams).
+    ``batch_strategy`` (how pending points and a batch's earlier members are conditioned
+    on: "qei" averages the acquisition over joint posterior draws of their values,
+    ``fantasies.py``; "cl_min" / "cl_mean" / "cl_max" tell a constant lie, the min / mean /
+    max of the warped results), ``seed`` (entropy of the engine's host-side random streams).
 
     engine_options:
         device: None (JAX's default device), "cpu", "gpu", "tpu" or any platform name.
@@ -64,7 +66,7 @@ class JaxConfig:
     acq_func: str = "EI"
     xi: float = 0.01
     kappa: float = 1.96
-    batch_strategy: str = "cl_min"
+    batch_strategy: str = "qei"
     device: Any = None  # a jax.Device, resolved by make_config
     dtype: str = "float64"
     n_restarts: int = 4
@@ -89,7 +91,7 @@ def make_config(
     acq_func: str = "EI",
     xi: float = 0.01,
     kappa: float = 1.96,
-    batch_strategy: str = "cl_min",
+    batch_strategy: str = "qei",
     device: str | None = None,
     dtype: str | None = None,
     n_restarts: int = 4,

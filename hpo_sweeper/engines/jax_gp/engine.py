@@ -40,6 +40,7 @@ from hpo_sweeper.engines.jax_gp import acquisition as acq
 from hpo_sweeper.engines.jax_gp import blas_threads, gp
 from hpo_sweeper.engines.jax_gp.candidates import enumerates_categoricals, make_sampler
 from hpo_sweeper.engines.jax_gp.config import ACQ_KIND, HEDGE_ARMS, JaxConfig, make_config
+from hpo_sweeper.engines.jax_gp.fantasies import base_samples, fantasize
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards, safeguards_for
 from hpo_sweeper.engines.jax_gp.padding import bucket, pad
 from hpo_sweeper.engines.jax_gp.schedule import fit_kind, fit_starts, n_random_starts
@@ -173,10 +174,18 @@ def _suggest(
 
     post, state = _fit(state, rng, data, X_obs, z, key)
 
-    lie = {"cl_min": np.min(z), "cl_mean": np.mean(z), "cl_max": np.max(z)}[cfg.batch_strategy]
+    # "qei": the lie only fills the slots (fantasies.py replaces the pending values); the
+    # constant liars keep their lie. GP-Hedge's gains then use the observations only.
+    use_fantasies = cfg.batch_strategy == "qei"
+    lie = {"cl_min": np.min(z), "cl_mean": np.mean(z), "cl_max": np.max(z), "qei": np.min(z)}[cfg.batch_strategy]
     lie_arr = _put(static, np.asarray(lie))
+    post_obs = post
+    hedge = cfg.acq_func == "gp_hedge"
+    if use_fantasies and hedge:
+        gains = _hedge_gains(state, post_obs)
     for x in X_pend:
         post = _condition(post, _put(static, x), lie_arr, static.sg)
+    eps = _put(static, base_samples((key[0], 6, key[1]), N)) if use_fantasies and (q > 1 or len(X_pend)) else None
 
     order = np.argsort(z, kind="stable")[:N_TOP]
     top = X_obs[np.resize(order, N_TOP)]
@@ -188,14 +197,17 @@ def _suggest(
         xi=_put(static, np.asarray(cfg.xi)),
         kappa=_put(static, np.asarray(cfg.kappa)),
     )
-    hedge = cfg.acq_func == "gp_hedge"
-    gains = _hedge_gains(state, post) if hedge else state.hedge_gains
+    if not (use_fantasies and hedge):
+        gains = _hedge_gains(state, post) if hedge else state.hedge_gains
+    best = inp.best
 
     out = np.zeros((q, static.layout.n_features))
     nominees = []
     for j in range(q):
         cand_rng = np.random.default_rng([key[0], 3, key[1], j])
         Xc = _put(static, static.sampler.sample(cand_rng, M0, n_local, top))
+        if eps is not None and (j > 0 or len(X_pend)):
+            inp = inp._replace(fantasies=fantasize(post_obs, post, best, eps, static.sg))
         if hedge:
             xs = [np.asarray(acq.propose(post, Xc, inp, _acq_config(static, k, N))[0]) for k in HEDGE_ARMS]
             nominees.append(np.stack(xs))
