@@ -277,7 +277,7 @@ class Sweep:
             log.info("No trial returned a value: no plots written")
             return
         try:
-            from hpo_sweeper.report import SweepData, write_plots
+            from hpo_sweeper.plots import SweepData, write_plots
 
             data = SweepData(list(store), self.settings.direction, self.space.describe()["params"], self.name)
             for path in write_plots(data, self.sweep_dir):
