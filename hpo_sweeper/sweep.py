@@ -298,6 +298,15 @@ class Sweep:
             data = SweepData(list(store), self.settings.direction, self.space.describe()["params"], self.name)
             for path in write_plots(data, self.sweep_dir):
                 log.info("Wrote %s", path)
+            from hpo_sweeper.pruning.curve_plot import write_learning_curves
+
+            trials = list(store)
+            best = best_trial(trials, self.settings.direction)
+            curves = write_learning_curves(trials, {t.number: store.intermediate(t.number) for t in trials},
+                                           self.sweep_dir, best=None if best is None else best.number,
+                                           label=self.settings.objective or "reported value")
+            if curves is not None:
+                log.info("Wrote %s", curves)
         except Exception as e:
             log.warning("Could not write the plots: %s", e)
 
