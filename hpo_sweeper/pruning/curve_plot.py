@@ -37,7 +37,7 @@ def write_learning_curves(
         if t.number == best:
             ax.plot(steps, values, color="C3", lw=2, label=f"best (trial {t.number})", zorder=3)
         elif t.status is TrialStatus.PRUNED:
-            ax.plot(steps, values, color="0.7", lw=0.8)
+            ax.plot(steps, values, color="0.7", lw=0.8, marker=".", ms=3)  # a dot: pruned at its first step
         else:
             ax.plot(steps, values, color="C0", lw=1, alpha=0.8)
     ax.plot([], [], color="0.7", lw=0.8, label="pruned")
