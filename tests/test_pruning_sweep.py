@@ -12,16 +12,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from conftest import read_trials
 
 import hpo_sweeper
 from hpo_sweeper import SearchSpace, Sweep, TrialStatus
 from hpo_sweeper.pruning import PrunerSettings
-from hpo_sweeper.pruning.channel import append_report, read_curves, report_path
+from hpo_sweeper.pruning.channel import append_report, read_curves, read_pruner_file, report_path
 from hpo_sweeper.pruning.ingest import CurveIngest
 from hpo_sweeper.pruning.model_feed import model_source
-from hpo_sweeper.store import TrialStore
+from hpo_sweeper.store import StoreError, TrialStore
 from hpo_sweeper.trials import Trial, TrialLog
 
 APP = Path(__file__).parent / "pruning_app" / "app.py"
@@ -138,3 +139,20 @@ def test_killed_asha_sweep_resumes_without_rerunning_pruned_trials(tmp_path: Pat
         for r in rows:
             n = int(r["number"])
             assert [(s, v) for s, v, _ in store.intermediate(n)] == [(c.step, c.value) for c in curves[n].reports]
+
+
+def test_resume_with_other_pruner_settings_is_refused(tmp_path: Path) -> None:
+    space = SearchSpace.from_config({"x": "interval(0, 1)"})
+    store = tmp_path / "s" / "trials.db"
+    Sweep(space, "random", sweep_dir=tmp_path / "s", storage=store, seed=0, pruner=ASHA9).optimize(
+        reporting_objective, n_trials=3)
+    other = Sweep(space, "random", sweep_dir=tmp_path / "s", storage=store, seed=0,
+                  pruner={**ASHA9, "reduction_factor": 2})
+    with pytest.raises(StoreError, match="pruner changed from .* allow_settings_change"):
+        other.optimize(reporting_objective, n_trials=6)
+    assert len(Sweep(space, "random", storage=store).trials) == 3  # nothing recorded was touched
+    allowed = Sweep(space, "random", sweep_dir=tmp_path / "s", storage=store, seed=0, allow_settings_change=True,
+                    pruner={**ASHA9, "reduction_factor": 2})
+    allowed.optimize(reporting_objective, n_trials=6)
+    assert len(allowed.trials) == 6
+    assert read_pruner_file(tmp_path / "s").pruner.reduction_factor == 2  # jobs decide by the new rule
