@@ -18,6 +18,7 @@ from conftest import read_trials
 
 import hpo_sweeper
 from hpo_sweeper import SearchSpace, Sweep, TrialStatus
+from hpo_sweeper.optimizers.bayes import BayesOptimizer
 from hpo_sweeper.pruning import PrunerSettings
 from hpo_sweeper.pruning.channel import append_report, read_curves, read_pruner_file, report_path
 from hpo_sweeper.pruning.ingest import CurveIngest
@@ -156,3 +157,30 @@ def test_resume_with_other_pruner_settings_is_refused(tmp_path: Path) -> None:
     allowed.optimize(reporting_objective, n_trials=6)
     assert len(allowed.trials) == 6
     assert read_pruner_file(tmp_path / "s").pruner.reduction_factor == 2  # jobs decide by the new rule
+
+
+def test_bayes_sweep_with_asha_fits_the_model_data(tmp_path: Path) -> None:
+    space = SearchSpace.from_config({"x": "interval(0, 1)"})
+    sweep = Sweep(space, "bayes", backend="skopt", n_initial_points=3, sweep_dir=tmp_path / "s",
+                  storage=tmp_path / "s" / "trials.db", seed=0, pruner=ASHA9)
+    fitted: list[list[tuple[dict[str, Any], float]] | None] = []
+    original = BayesOptimizer._observations
+
+    def spy(self: BayesOptimizer) -> Any:
+        fitted.append(self.model_source() if self.model_source is not None else None)
+        return original(self)
+
+    BayesOptimizer._observations = spy  # type: ignore[method-assign]
+    try:
+        sweep.optimize(reporting_objective, n_trials=8)
+    finally:
+        BayesOptimizer._observations = original  # type: ignore[method-assign]
+    statuses = [t.status for t in sweep.trials]
+    assert len(statuses) == 8 and TrialStatus.PRUNED in statuses
+    # The model was fitted on one budget's values, and never on a pruned trial's last value as final:
+    # every fitted value is x + 1/b for one budget b shared by all of them.
+    used = [pairs for pairs in fitted if pairs]
+    assert used, "the model never got pruning-aware data"
+    for pairs in used:
+        budgets = {round(1.0 / (v - p["x"])) for p, v in pairs}
+        assert len(budgets) == 1 and budgets <= {1, 3, 9}, pairs
