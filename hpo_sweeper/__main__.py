@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--no-plots", action="store_true", help="print only; write no PNG files")
     args = parser.parse_args(argv)
 
-    from hpo_sweeper.report import format_report, load_sweep, write_plots
+    from hpo_sweeper.plots import format_report, load_sweep, write_plots
 
     try:
         data = load_sweep(args.sweep_dir)

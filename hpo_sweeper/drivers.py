@@ -195,19 +195,31 @@ class BatchDriver(Driver):
 Objective = Callable[[dict[str, Any]], Any]
 
 
-def call_objective(objective: Objective, params: Mapping[str, Any]) -> JobResult:
+def call_objective(objective: Objective, params: Mapping[str, Any], trial: tuple[str, int] | None = None
+                   ) -> JobResult:
     """Run ``objective(params)`` once and say what came of it; never raises but for
     ``KeyboardInterrupt`` and ``SystemExit`` (the user stopping the sweep). Module-level,
-    so that process pools can pickle it."""
+    so that process pools can pickle it. ``trial``: (sweep dir, number), for which
+    ``hpo_sweeper.report``/``should_prune`` work inside the objective."""
     started = time.time()
     try:
-        returned = objective(dict(params))
+        if trial is None:
+            returned = objective(dict(params))
+        else:
+            from hpo_sweeper.reporting import running_trial
+
+            with running_trial(*trial):
+                returned = objective(dict(params))
     except TrialPruned as e:
         return JobResult(error=_error_text(e) if str(e) else None, started_at=started,
                          duration_s=time.time() - started, pruned=True)
     except Exception as e:
         return JobResult(error=_error_text(e), started_at=started, duration_s=time.time() - started)
     return JobResult(returned=returned, started_at=started, duration_s=time.time() - started)
+
+
+def _channel(sweep_dir: str | None, trial: Trial) -> tuple[str, int] | None:
+    return None if sweep_dir is None else (sweep_dir, trial.number)
 
 
 def _error_text(e: BaseException) -> str:
@@ -217,8 +229,9 @@ def _error_text(e: BaseException) -> str:
 class InlineDriver(Driver):
     """The objective called in this process, one trial after another."""
 
-    def __init__(self, objective: Objective) -> None:
+    def __init__(self, objective: Objective, sweep_dir: str | None = None) -> None:
         self.objective = objective
+        self.sweep_dir = sweep_dir  # where the objective's reports go (None: no pruning channel)
         self._queue: list[Trial] = []
 
     def capacity(self) -> int:
@@ -239,7 +252,7 @@ class InlineDriver(Driver):
         trial = self._queue[0]
         yield Started(trial, time.time())  # recorded before the work: a kill now is a death
         try:
-            result = call_objective(self.objective, trial.params)
+            result = call_objective(self.objective, trial.params, _channel(self.sweep_dir, trial))
         except KeyboardInterrupt:
             # Unmarked, a resumed sweep runs it again without counting a death (max_reruns).
             self._queue.pop(0)
@@ -254,8 +267,10 @@ class ExecutorDriver(Driver):
     ``dask.distributed.Client``, submitit's executor. Up to ``max_concurrent`` trials run at
     once; the loop proposes the next one the moment one finishes, with the others pending."""
 
-    def __init__(self, executor: Any, objective: Objective, max_concurrent: int) -> None:
+    def __init__(self, executor: Any, objective: Objective, max_concurrent: int, sweep_dir: str | None = None
+                 ) -> None:
         self.executor, self.objective, self.max_concurrent = executor, objective, max_concurrent
+        self.sweep_dir = sweep_dir  # where the objective's reports go (None: no pruning channel)
         self._futures: dict[Any, Trial] = {}
         self._announced: set[int] = set()
 
@@ -270,7 +285,8 @@ class ExecutorDriver(Driver):
 
     def submit(self, trials: list[Trial]) -> None:
         for t in trials:
-            self._futures[self.executor.submit(call_objective, self.objective, t.params)] = t
+            self._futures[self.executor.submit(call_objective, self.objective, t.params,
+                                               _channel(self.sweep_dir, t))] = t
 
     def events(self) -> Iterator[Event]:
         if not self._futures:

@@ -48,6 +48,8 @@ class JobRecord:
     error: str | None = None
     #: False when the return value could not be stored as JSON (it is then unrecoverable).
     stored: bool = True
+    #: The task raised ``TrialPruned``: the trial stopped on purpose (never run again).
+    pruned: bool = False
 
 
 def record_path(sweep_dir: str | os.PathLike[str], number: int) -> Path:
@@ -155,4 +157,4 @@ def recover_result(sweep_dir: str | os.PathLike[str], number: int) -> JobResult 
     if record is None or (record.error is None and not record.stored):
         return None
     return JobResult(record.returned, record.error, record.started_at, record.duration_s,
-                     str(Path(sweep_dir) / str(number)))
+                     str(Path(sweep_dir) / str(number)), pruned=record.pruned)

@@ -28,6 +28,7 @@ from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.job_records import bound_text
 from hpo_sweeper.objective import ObjectiveError, extract_objective
 from hpo_sweeper.optimizers.base import Optimizer
+from hpo_sweeper.pruning.ingest import CurveIngest
 from hpo_sweeper.results import best_trial, write_results
 from hpo_sweeper.settings import EarlyStop, SweepSettings
 from hpo_sweeper.trials import Trial, TrialLog, TrialStatus
@@ -94,6 +95,8 @@ class SweepLoop:
         #: Jobs that died together in one batch: each runs alone next, so the one that kills
         #: its worker cannot take healthy batch-mates with it again.
         self._solo: list[dict[str, Any]] = []
+        #: Intermediate values from the jobs' report files into the store (issue #14).
+        self.curves = CurveIngest(self.sweep_dir, self.trials)
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -192,6 +195,8 @@ class SweepLoop:
         previous = list(self.trials)
         if previous:
             self.optimizer.resume(len(previous))
+            # Reports appended after the last save (a job that went on while the sweep was dead).
+            self.curves.ingest(t.number for t in previous)
         rerun: list[dict[str, Any]] = []
         for t in previous:
             if t.status is not TrialStatus.RUNNING:
@@ -364,6 +369,7 @@ class SweepLoop:
             job_dir=result.job_dir,
         )
         self.trials.update(done)
+        self.curves.ingest([done.number])
         return done
 
     def _has_no_objective(self, returned: Any) -> bool:
@@ -400,6 +406,7 @@ class SweepLoop:
             direction=self.settings.direction,
             objective=self.settings.objective,
             extra=extra,
+            last_steps=self.curves.last_steps(),
         )
 
     def _check_early_stop(self) -> None:

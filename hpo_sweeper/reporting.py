@@ -41,11 +41,14 @@ With no multirun (plain ``python train.py``), or in a sweep whose sweeper wrote 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import math
 import os
 import time
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from hpo_sweeper.objective import ObjectiveError, _child, _to_float
@@ -54,8 +57,7 @@ from hpo_sweeper.pruning.channel import ChannelConfig, CurveReader, append_prune
 from hpo_sweeper.trials import TrialPruned  # the one class: the job wrapper and the loop catch it
 from hpo_sweeper.validation import check_int
 
-__all__ = ["TrialPruned", "report", "should_prune"]
-
+__all__ = ["TrialPruned", "report", "running_trial", "should_prune"]
 
 
 
@@ -134,8 +136,28 @@ def _current_trial() -> _Trial | None:
     return trial
 
 
+#: The trial a Python objective runs for (``Sweep.optimize``), set around the call by the driver in
+#: the process that runs it. Hydra jobs never use it: they find their trial in HydraConfig.
+_running: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar("hpo_sweeper_trial",
+                                                                                  default=None)
+
+
+@contextlib.contextmanager
+def running_trial(sweep_dir: str | os.PathLike[str], number: int) -> Iterator[None]:
+    """Within this block, ``report``/``should_prune`` are for trial ``number`` of the sweep in ``sweep_dir``."""
+    token = _running.set((os.path.normpath(os.path.abspath(sweep_dir)), number))
+    try:
+        yield
+    finally:
+        _running.reset(token)
+
+
 def _locate() -> tuple[str, int] | None:
-    """(sweep dir, trial number) of the job running in this process, from Hydra; None outside a multirun."""
+    """(sweep dir, trial number) of the trial running here: a Python objective's (``running_trial``),
+    else the Hydra job's, from HydraConfig; None outside a sweep."""
+    running = _running.get()
+    if running is not None:
+        return running
     try:
         from hydra.core.hydra_config import HydraConfig
         from hydra.types import RunMode

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,15 +67,21 @@ def write_results(
     direction: str,
     objective: str | None,
     extra: dict[str, Any] | None = None,
+    last_steps: Mapping[int, int] | None = None,
 ) -> dict[str, Any]:
-    """Write both results files (none when ``sweep_dir`` is None); returns the summary of the YAML."""
+    """Write both results files (none when ``sweep_dir`` is None); returns the summary of the YAML.
+
+    ``last_steps``: trial number -> the last step it reported (pruning): trials.csv's ``last_step``
+    column and the YAML's ``total_steps`` (every step any trial trained, the compute spent)."""
+    if last_steps:
+        extra = {**(extra or {}), "total_steps": sum(last_steps.values())}
     summary = results_summary(trials, name=name, direction=direction, objective=objective, extra=extra)
     if sweep_dir is None:
         return summary
     sweep_dir = Path(sweep_dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(sweep_dir / RESULTS_FILE, yaml.safe_dump(summary, sort_keys=False, allow_unicode=True))
-    write_trials_csv(sweep_dir / TRIALS_FILE, trials, param_names)
+    atomic_write(sweep_dir / TRIALS_FILE, trials_csv.to_text(trials, param_names, last_steps))
     return summary
 
 

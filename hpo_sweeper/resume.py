@@ -125,6 +125,8 @@ def describe_settings_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> 
         gone = [o for o in old["overrides"] if o not in new.get("overrides", [])]
         added = [o for o in new.get("overrides", []) if o not in old["overrides"]]
         parts.append(f"overrides changed (removed {gone}, added {added})")
+    if old.get("pruner") != new.get("pruner"):  # absent: the default, no pruner (hpo_sweeper.sweep)
+        parts.append(f"pruner changed from {old.get('pruner') or 'none'} to {new.get('pruner') or 'none'}")
     if "options" in old and old.get("kind") == new.get("kind"):
         before, after = old["options"], new.get("options", {})
         parts += [f"{k} changed from {before.get(k)} to {after.get(k)}"

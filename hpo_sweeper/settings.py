@@ -21,7 +21,8 @@ from typing import Any
 
 from hpo_sweeper.direction import Direction
 from hpo_sweeper.errors import HpoSweeperError
-from hpo_sweeper.validation import check_bool, check_int, check_number
+from hpo_sweeper.pruning.settings import PrunerSettings
+from hpo_sweeper.validation import SettingError, check_bool, check_int, check_number
 
 __all__ = ["KIND_DEFAULTS", "MAX_SEED", "EarlyStop", "SweepConfigError", "SweepSettings"]
 
@@ -102,6 +103,8 @@ class SweepSettings:
     plots: bool = True
     # How often a trial whose process died runs again before it is recorded failed.
     max_reruns: int = 1
+    # Stop bad trials early from the values they report (hpo_sweeper.report; README "Pruning").
+    pruner: PrunerSettings = field(default_factory=PrunerSettings)
 
     def __post_init__(self) -> None:
         e = SweepConfigError
@@ -130,6 +133,13 @@ class SweepSettings:
             raise e(f"enqueue must be a list of {{parameter: value}} mappings, got {self.enqueue!r}")
         object.__setattr__(self, "early_stop", EarlyStop.parse(self.early_stop))
         check_int("max_reruns", self.max_reruns, low=0, error=e)
+        if not isinstance(self.pruner, PrunerSettings):
+            if self.pruner is not None and not isinstance(self.pruner, Mapping):
+                raise e(f"pruner must be a mapping of type, min_resource, max_resource, ...; got {self.pruner!r}")
+            try:
+                object.__setattr__(self, "pruner", PrunerSettings.from_mapping(self.pruner))
+            except SettingError as err:
+                raise e(str(err)) from None
 
     @property
     def direction_enum(self) -> Direction:

@@ -46,7 +46,7 @@ MAX_TRIALS = 1_000_000
 #: Files SQLite keeps beside the store; a link planted at any of them is refused.
 _SIDE_FILES = ("-wal", "-shm", "-journal", ".lock")
 #: The tables of a trial store; a database holding any other is another program's.
-_OWN_TABLES = frozenset({"meta", "trials"})
+_OWN_TABLES = frozenset({"meta", "trials", "intermediate"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,6 +60,13 @@ CREATE TABLE IF NOT EXISTS trials (
     duration_s REAL,
     job_dir TEXT,
     proposed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS intermediate (
+    trial INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL,
+    time REAL NOT NULL,
+    PRIMARY KEY (trial, step)
 );
 """
 
@@ -327,6 +334,24 @@ class TrialStore(TrialLog):
         with self._transaction() as c:
             c.execute("DELETE FROM trials WHERE number=?", (number,))
         self._trials.pop(number, None)
+
+    def set_intermediate(self, number: int, reports: list[tuple[int, float, float]]) -> None:
+        """Replace trial ``number``'s intermediate values (step, value, time), in one transaction."""
+        with self._transaction() as c:
+            c.execute("DELETE FROM intermediate WHERE trial=?", (number,))
+            c.executemany("INSERT INTO intermediate (trial, step, value, time) VALUES (?, ?, ?, ?)",
+                          [(number, step, None if value != value else value, at) for step, value, at in reports])
+        super().set_intermediate(number, reports)
+
+    def intermediate(self, number: int) -> list[tuple[int, float, float]]:
+        try:
+            rows = self.conn.execute("SELECT step, value, time FROM intermediate WHERE trial=? ORDER BY step",
+                                     (number,)).fetchall()
+        except sqlite3.OperationalError:  # a store written before the table existed, opened read-only
+            return []
+        except sqlite3.DatabaseError as e:
+            raise self._corrupt(e) from None
+        return [(int(s), float("nan") if v is None else float(v), float(t)) for s, v, t in rows]
 
     @staticmethod
     def _row(t: Trial) -> tuple[Any, ...]:

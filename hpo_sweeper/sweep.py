@@ -29,6 +29,8 @@ from hpo_sweeper.drivers import BatchDriver, Driver, ExecutorDriver, InlineDrive
 from hpo_sweeper.loop import SweepFailed, SweepLoop
 from hpo_sweeper.optimizers.base import Optimizer
 from hpo_sweeper.optimizers.factory import check_kind, check_options, create_optimizer, option_defaults
+from hpo_sweeper.pruning.channel import ChannelConfig, write_pruner_file
+from hpo_sweeper.pruning.settings import PrunerKind, PrunerSettings
 from hpo_sweeper.rerun import ENDED_BY_ITSELF, archive_finished_grid
 from hpo_sweeper.results import best_trial
 from hpo_sweeper.resume import PYTHON_HINTS, Hints, check_resumable, json_normalised, reconcile_seed
@@ -144,8 +146,11 @@ class Sweep:
     def identity(self) -> dict[str, Any]:
         """What the stored trials mean: a resumed sweep must agree (``allow_settings_change``)."""
         s = self.settings
+        # The pruner decides which trials ran their full budget: a change is a change of meaning.
+        # Left out at its default, so that stores written before pruning existed resume as before.
+        pruner = {"pruner": s.pruner.to_dict()} if s.pruner != PrunerSettings() else {}
         return json_normalised({
-            "kind": self.kind, "direction": s.direction, "objective": s.objective, **self.identity_extra,
+            "kind": self.kind, "direction": s.direction, "objective": s.objective, **self.identity_extra, **pruner,
             # Unset options count at their defaults, so that leaving one out means what it says.
             "options": {k: v for k, v in {**option_defaults(self.kind), **self.options}.items()
                         if k not in RESUMABLE_OPTIONS},
@@ -176,11 +181,13 @@ class Sweep:
         ``_max_workers``, else ``batch_size``, else 1), a new one proposed the moment one ends.
         """
         driver: Driver
+        # With a sweep dir, the objective may call hpo_sweeper.report/should_prune (README "Pruning").
+        channel = None if self.sweep_dir is None else os.path.abspath(self.sweep_dir)
         if executor is None:
-            driver = InlineDriver(objective)
+            driver = InlineDriver(objective, channel)
         else:
             workers = max_concurrent or getattr(executor, "_max_workers", None) or self.settings.batch_size or 1
-            driver = ExecutorDriver(executor, objective, int(workers))
+            driver = ExecutorDriver(executor, objective, int(workers), channel)
         return self.run(driver, n_trials)
 
     def run(
@@ -219,6 +226,11 @@ class Sweep:
             store.set_meta("settings", self.settings.recorded())
             store.set_meta("identity", self.identity())
             optimizer = self._optimizer(seed, n)
+            if self.sweep_dir is not None:
+                # Before any job: jobs read it to report and decide (also for type none, so that
+                # curves are recorded); see hpo_sweeper/pruning/channel.py.
+                write_pruner_file(self.sweep_dir, ChannelConfig(self.settings.pruner, self.settings.direction_enum,
+                                                                self.settings.objective))
             if on_ready is not None:
                 on_ready(seed)
             log.info(
@@ -232,6 +244,10 @@ class Sweep:
                 require_objective=self.require_objective, sweep_dir=self.sweep_dir, trials=store,
                 enqueue=self.enqueue, warm_start=self.warm_start,
             )
+            if self.settings.pruner.type is not PrunerKind.NONE and hasattr(optimizer, "model_source"):
+                from hpo_sweeper.pruning.model_feed import model_source
+
+                optimizer.model_source = model_source(store, loop.curves, self.settings.pruner, len(self.space))
             store.set_meta(ENDED_BY_ITSELF, False)  # until this run's loop ends (hpo_sweeper/rerun.py)
             try:
                 try:
@@ -277,11 +293,20 @@ class Sweep:
             log.info("No trial returned a value: no plots written")
             return
         try:
-            from hpo_sweeper.report import SweepData, write_plots
+            from hpo_sweeper.plots import SweepData, write_plots
 
             data = SweepData(list(store), self.settings.direction, self.space.describe()["params"], self.name)
             for path in write_plots(data, self.sweep_dir):
                 log.info("Wrote %s", path)
+            from hpo_sweeper.pruning.curve_plot import write_learning_curves
+
+            trials = list(store)
+            best = best_trial(trials, self.settings.direction)
+            curves = write_learning_curves(trials, {t.number: store.intermediate(t.number) for t in trials},
+                                           self.sweep_dir, best=None if best is None else best.number,
+                                           label=self.settings.objective or "reported value")
+            if curves is not None:
+                log.info("Wrote %s", curves)
         except Exception as e:
             log.warning("Could not write the plots: %s", e)
 

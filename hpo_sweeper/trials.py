@@ -62,6 +62,7 @@ class TrialLog:
     def __init__(self, trials: list[Trial] | None = None) -> None:
         self._trials: dict[int, Trial] = {t.number: t for t in trials or []}
         self._meta: dict[str, Any] = {}
+        self._intermediate: dict[int, list[tuple[int, float, float]]] = {}
 
     def __iter__(self) -> Iterator[Trial]:
         return iter(sorted(self._trials.values(), key=lambda t: t.number))
@@ -96,3 +97,10 @@ class TrialLog:
 
     def set_meta(self, key: str, value: Any) -> None:
         self._meta[key] = value
+
+    # Each trial's intermediate values, (step, value, time), for pruning (a ``TrialStore`` persists them).
+    def set_intermediate(self, number: int, reports: list[tuple[int, float, float]]) -> None:
+        self._intermediate[number] = list(reports)
+
+    def intermediate(self, number: int) -> list[tuple[int, float, float]]:
+        return list(self._intermediate.get(number, []))

@@ -1,7 +1,8 @@
 """``trials.csv``: the one codec, written by the results and read by warm start and the report.
 
 One row per trial: ``number``, one column per parameter (``params.<key>`` where a key is one
-of the trial columns), ``value``, ``status``, ``error``, ``duration_s``, ``started_at``. Cells
+of the trial columns), ``value``, ``status``, ``last_step`` (only in a sweep whose trials
+reported: the last step reached), ``error``, ``duration_s``, ``started_at``. Cells
 are written so that they read back to the same value: ``null``, ``true``/``false``, floats by
 ``repr``. Read with a search space, a cell becomes a value of its parameter's type (a
 categorical's own choice, an int, a float) or is dropped; read without one, its type is guessed.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,7 +26,7 @@ from hpo_sweeper.trials import Trial
 __all__ = ["TRIAL_COLUMNS", "CsvRow", "TrialsCsvError", "format_cell", "param_column", "read_rows", "to_text"]
 
 #: The trial columns of trials.csv; a parameter of the same name gets the column ``params.<name>``.
-TRIAL_COLUMNS = ("number", "value", "status", "error", "duration_s", "started_at")
+TRIAL_COLUMNS = ("number", "value", "status", "error", "duration_s", "started_at", "last_step")
 
 
 class TrialsCsvError(HpoSweeperError, ValueError):
@@ -46,19 +47,23 @@ def format_cell(v: Any) -> Any:
     return v
 
 
-def to_text(trials: Sequence[Trial], param_names: Sequence[str]) -> str:
+def to_text(trials: Sequence[Trial], param_names: Sequence[str], last_steps: Mapping[int, int] | None = None) -> str:
+    """``last_steps`` (trial number -> the last step it reported): a ``last_step`` column after
+    ``status``, written only when some trial reported (a sweep without reports keeps its columns)."""
+    steps = last_steps or {}
     extra_names = sorted({k for t in trials for k in t.params} - set(param_names))
     names = [*param_names, *extra_names]
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["number", *(param_column(n) for n in names), "value", "status", "error", "duration_s",
-                     "started_at"])
+    writer.writerow(["number", *(param_column(n) for n in names), "value", "status",
+                     *(["last_step"] if steps else []), "error", "duration_s", "started_at"])
     for t in trials:
         writer.writerow([
             t.number,
             *(format_cell(t.params.get(n, "")) for n in names),
             "" if t.value is None else repr(t.value),
             t.status.value,
+            *([steps.get(t.number, "")] if steps else []),
             t.error or "",
             "" if t.duration_s is None else f"{t.duration_s:.3f}",
             "" if t.started_at is None else _iso(t.started_at),

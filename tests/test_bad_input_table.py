@@ -614,6 +614,26 @@ rand("early_stop-target-reached", QUAD, "hydra.sweeper.n_trials=10", "hydra.swee
      check=every(ran(1), lambda o: "target" in (o.results.get("stop_reason") or "")))
 grid("early_stop-patience-ok", "a=1,2,3,4,5", "hydra.sweeper.early_stop.patience=2",
      check=every(got("a", [1, 2, 3]), lambda o: o.results.get("stop_reason")))
+# pruner (issue 14): every setting named with its bad value, before any job
+rand("pruner-type-unknown", QUAD, "hydra.sweeper.pruner.type=sha", error=("pruner.type", "sha"))
+bayes("pruner-min_resource-0", QUAD, "hydra.sweeper.pruner.type=asha", "hydra.sweeper.pruner.min_resource=0",
+      error=("pruner.min_resource", "0"))
+rand("pruner-max_resource-not-above-min", QUAD, "hydra.sweeper.pruner.type=asha",
+     "hydra.sweeper.pruner.min_resource=3", "hydra.sweeper.pruner.max_resource=3",
+     error=("pruner.max_resource", "3"))
+rand("pruner-max_resource-0", QUAD, "hydra.sweeper.pruner.max_resource=0", error=("pruner.max_resource", "0"))
+rand("pruner-reduction_factor-1", QUAD, "hydra.sweeper.pruner.type=hyperband",
+     "hydra.sweeper.pruner.reduction_factor=1", error=("pruner.reduction_factor", "1"))
+grid("pruner-min_early_stopping_rate-negative", "a=1,2", "hydra.sweeper.pruner.min_early_stopping_rate=-1",
+     error=("pruner.min_early_stopping_rate", "-1"))
+rand("pruner-warmup_steps-negative", QUAD, "hydra.sweeper.pruner.type=median", "hydra.sweeper.pruner.warmup_steps=-2",
+     error=("pruner.warmup_steps", "-2"))
+rand("pruner-n_startup_trials-negative", QUAD, "hydra.sweeper.pruner.n_startup_trials=-1",
+     error=("pruner.n_startup_trials", "-1"))
+rand("pruner-min_trials-0", QUAD, "hydra.sweeper.pruner.min_trials=0", error=("pruner.min_trials", "0"))
+rand("pruner-interval_steps-0", QUAD, "hydra.sweeper.pruner.interval_steps=0", error=("pruner.interval_steps", "0"))
+rand("pruner-unknown-key", QUAD, "hydra.sweeper.pruner.patience=3", error=("patience",))
+rand("pruner-not-a-mapping", QUAD, "hydra.sweeper.pruner=asha", error=("pruner",))
 # grid_points
 grid("grid_points-0", "x=interval(0, 1)", "hydra.sweeper.grid_points=0", error=("grid_points", "0"))
 grid("grid_points-negative", "x=interval(0, 1)", "hydra.sweeper.grid_points=-5", error=("grid_points", "-5"))

@@ -15,7 +15,7 @@ from hpo_sweeper.job_records import (
     write_job_record,
     write_job_started,
 )
-from hpo_sweeper.report import load_sweep
+from hpo_sweeper.plots import load_sweep
 from hpo_sweeper.results import write_results
 from hpo_sweeper.space import Kind, Parameter, SearchSpace
 from hpo_sweeper.store import TrialStore, load_trials

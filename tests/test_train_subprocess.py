@@ -13,7 +13,8 @@ from omegaconf import OmegaConf
 from hpo_sweeper import Kind, SearchSpace
 
 PARAMS = ["optim.lr", "optim.weight_decay", "model.width", "model.depth", "train.batch_size", "model.activation"]
-TAIL = ["value", "status", "error", "duration_s", "started_at"]
+# train.py reports every epoch (hpo_sweeper.report), so trials.csv has the last_step column.
+TAIL = ["value", "status", "last_step", "error", "duration_s", "started_at"]
 
 
 def load_space(name: str) -> SearchSpace:

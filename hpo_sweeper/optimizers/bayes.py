@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -96,6 +96,10 @@ class BayesOptimizer(Optimizer):
         #: feature row of each told trial, in tell order (encoded once: ``_encoded_history``)
         self._told_features = np.zeros((0, space.layout.n_features))
         self._told_values = np.zeros(0)
+        #: With a pruner (set by the sweep, hpo_sweeper/pruning/model_feed.py): the (configuration,
+        #: value) pairs the model fits instead of the told history, all measured at one budget; None
+        #: when no budget has enough of them yet (then the told history, pruned trials as failures).
+        self.model_source: Callable[[], list[tuple[dict[str, Any], float]] | None] | None = None
         engine_options = dict(engine_options or {})
         if backend == "jax":
             from hpo_sweeper.engines.jax_cache import enable_compilation_cache
@@ -206,6 +210,10 @@ class BayesOptimizer(Optimizer):
     def _observations(self) -> tuple[np.ndarray, np.ndarray]:
         """``X: (n, D)`` told features and ``y: (n,)`` their values, minimised, with failures
         handled: successes in tell order, then (``on_failure="worst"``) the failures."""
+        pairs = self.model_source() if self.model_source is not None else None
+        if pairs:
+            X_m = self.space.to_features([p for p, _ in pairs])
+            return X_m, np.array([self.to_minimize(v) for _, v in pairs], dtype=float)
         X, v = self._encoded_history()
         ok = ~np.isnan(v)
         if self.on_failure == "worst" and ok.any():

@@ -26,6 +26,28 @@ class EarlyStopConf:
     target: Optional[float] = None
 
 
+@dataclass
+class PrunerConf:
+    # none | median | asha | hyperband (README "Pruning").
+    type: str = "none"
+    # asha/hyperband: the first rung's step.
+    min_resource: int = 1
+    # asha/hyperband: the full budget in steps (null: asha no cap, hyperband inferred from the steps seen).
+    max_resource: Optional[int] = None
+    # asha/hyperband: 1/reduction_factor of a rung goes on to the next.
+    reduction_factor: int = 3
+    # asha: the first rung is at min_resource * reduction_factor ** min_early_stopping_rate.
+    min_early_stopping_rate: int = 0
+    # median: no pruning below this step.
+    warmup_steps: int = 0
+    # median: trials numbered below this are never pruned.
+    n_startup_trials: int = 5
+    # median: judge only with at least this many earlier trials at the same step.
+    min_trials: int = 1
+    # median: judge every this many steps after the warm-up.
+    interval_steps: int = 1
+
+
 # --- the blocks of other sweepers, with their keys and no defaults (null: not set) ----------------
 # Typed like hydra-nevergrad-sweeper's and hydra-ax-sweeper's own, so `hydra.sweeper.optim.seed=0`
 # composes as it does with them; hpo_sweeper.compat maps what is set.
@@ -117,6 +139,8 @@ class SweeperConf:
     # Resume even if settings that change what the stored trials mean (sweeper, direction,
     # objective, pass-through overrides, optimiser options) differ from the stored ones.
     allow_settings_change: bool = False
+    # Stop bad trials early from the values their jobs report (hpo_sweeper.report).
+    pruner: PrunerConf = field(default_factory=PrunerConf)
 
     # --- keys of other sweepers, mapped to the settings above by hpo_sweeper.compat -------------
     # hydra-optuna-sweeper: an Optuna sampler block ({_target_: optuna.samplers.TPESampler, seed, ...});

@@ -25,6 +25,7 @@ from hpo_sweeper.job_records import (
     write_job_record,
     write_job_started,
 )
+from hpo_sweeper.trials import TrialPruned
 
 __all__ = ["TimedTask", "job_result"]
 
@@ -56,6 +57,10 @@ class TimedTask:
             error = RuntimeError(f"the task called sys.exit({e.code!r})")
             _record(JobRecord(started, time.time() - started, error=error_text(error)))
             raise error from e
+        except TrialPruned:
+            # Stopped on purpose by the pruner: recorded pruned (a resumed sweep never reruns it).
+            _record(JobRecord(started, time.time() - started, pruned=True))
+            raise
         except KeyboardInterrupt:
             # The user stopped the sweep: the trial did not fail. Left unrecorded and unmarked,
             # a resumed sweep runs it again without counting a death (max_reruns).
@@ -108,5 +113,7 @@ def job_result(r: JobReturn, sweep_dir: Path, number: int) -> JobResult:
     if r.status == JobStatus.COMPLETED:
         return JobResult(returned=r.return_value, **common)
     exc = r._return_value
+    if isinstance(exc, TrialPruned):
+        return JobResult(pruned=True, **common)
     text = error_text(exc) if isinstance(exc, BaseException) else f"job status {r.status.name}: {exc!r}"
     return JobResult(error=text, **common)
