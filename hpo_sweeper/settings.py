@@ -21,7 +21,7 @@ from typing import Any
 
 from hpo_sweeper.direction import Direction
 from hpo_sweeper.errors import HpoSweeperError
-from hpo_sweeper.validation import check_bool, check_int, check_number
+from hpo_sweeper.validation import check_bool, check_choice, check_int, check_number
 
 __all__ = ["KIND_DEFAULTS", "MAX_SEED", "EarlyStop", "SweepConfigError", "SweepSettings"]
 
@@ -102,6 +102,11 @@ class SweepSettings:
     plots: bool = True
     # How often a trial whose process died runs again before it is recorded failed.
     max_reruns: int = 1
+    # batch: launch a batch, wait for all of it; async: a new trial the moment one ends (README
+    # "Asynchronous sweeps").
+    schedule: str = "batch"
+    # async: trials in flight at most; null: the launcher's parallelism, else batch_size, else 1.
+    max_concurrent: int | None = None
 
     def __post_init__(self) -> None:
         e = SweepConfigError
@@ -130,6 +135,8 @@ class SweepSettings:
             raise e(f"enqueue must be a list of {{parameter: value}} mappings, got {self.enqueue!r}")
         object.__setattr__(self, "early_stop", EarlyStop.parse(self.early_stop))
         check_int("max_reruns", self.max_reruns, low=0, error=e)
+        check_choice("schedule", self.schedule, ("batch", "async"), error=e)
+        check_int("max_concurrent", self.max_concurrent, low=1, allow_none=True, error=e)
 
     @property
     def direction_enum(self) -> Direction:

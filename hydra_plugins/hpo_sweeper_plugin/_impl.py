@@ -23,10 +23,12 @@ from hpo_sweeper.drivers import BatchDriver, JobResult
 from hpo_sweeper.files import atomic_write
 from hpo_sweeper.grammar import encode_override
 from hpo_sweeper.job_records import job_started, recover_result
+from hpo_sweeper.pool_driver import PoolDriver
 from hpo_sweeper.resume import Hints
 from hpo_sweeper.settings import SweepConfigError, SweepSettings
 from hpo_sweeper.sweep import Sweep
 from hpo_sweeper.trials import Trial
+from hydra_plugins.hpo_sweeper_plugin.async_launch import LauncherPool, async_refusal, default_max_concurrent
 from hydra_plugins.hpo_sweeper_plugin.job import TimedTask, job_result
 from hydra_plugins.hpo_sweeper_plugin.launcher_info import launcher_workers, warn_idle_workers
 from hydra_plugins.hpo_sweeper_plugin.space_from_hydra import build_space, check_group_choices, representative_point
@@ -52,7 +54,7 @@ class SweeperAdapter:
         from hydra.core.plugins import Plugins
 
         self.kind, self.settings, self.config = kind, dict(settings), config
-        self.hydra_context, self.validate_batch = hydra_context, validate_batch
+        self.hydra_context, self.validate_batch, self.task_function = hydra_context, validate_batch, task_function
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=TimedTask(task_function), config=config
         )
@@ -80,18 +82,35 @@ class SweeperAdapter:
         # (job_keys), so one point of the space stands for all; each batch is still checked before it runs.
         self._validate([sweep.enqueue[0] if sweep.enqueue else representative_point(space)])
         batch_size = sweep.batch_size(launcher_workers(self.config))
-        driver = BatchDriver(
-            self._launch, batch_size, validate=self._validate,
-            recover=lambda t: recover_result(self.sweep_dir, t.number),
-            started=lambda t: job_started(self.sweep_dir, t.number),
-        )
+        traces: dict[str, Any] = dict(validate=self._validate, started=lambda t: job_started(self.sweep_dir, t.number),
+                                      recover=lambda t: recover_result(self.sweep_dir, t.number))
+        driver = self._async_driver(sweep, traces) or BatchDriver(self._launch, batch_size, **traces)
 
         def on_ready(seed: int) -> None:
             atomic_write(self.sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))
-            warn_idle_workers(self.config, batch_size)
+            if isinstance(driver, BatchDriver):
+                warn_idle_workers(self.config, batch_size)
 
         sweep.run(driver, on_ready=on_ready)
         return self.returns
+
+    def _async_driver(self, sweep: Sweep, traces: dict[str, Any]) -> PoolDriver | None:
+        """schedule=async: a pool of one-trial launches (async_launch.py); None: batches."""
+        if sweep.settings.schedule != "async":
+            return None
+        if (why := async_refusal(self.config)) is not None:
+            log.warning("schedule=async: %s; running in batches instead", why)
+            return None
+        from hydra.core.plugins import Plugins
+
+        workers = launcher_workers(self.config)
+        n = min(sweep.settings.max_concurrent or default_max_concurrent(workers, sweep.settings.batch_size),
+                sweep.check())
+        pool = LauncherPool(lambda: Plugins.instance().instantiate_launcher(
+            hydra_context=self.hydra_context, task_function=TimedTask(self.task_function), config=self.config),
+            n, lambda r, t: job_result(r, self.sweep_dir, t.number), lambda t: self.job_overrides(t.params),
+            self.returns)
+        return PoolDriver(pool.launch, n, **traces)
 
     def _intake(self) -> dict[str, Any]:
         """Our settings from what the config holds, which may carry the keys of the Optuna,
