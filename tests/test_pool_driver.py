@@ -89,6 +89,8 @@ def test_early_stop_target_stops_an_async_sweep(tmp_path: Path) -> None:
     # x is uniform on [0, 1]: the first value below 0.5 comes long before 50 trials (seed 0).
     assert len(trials) < 50
     assert min(t.value for t in done) <= 0.5
+    # The trial still in flight when the rule fired finished and was recorded: none left running.
+    assert all(t.status is TrialStatus.COMPLETED for t in trials)
 
 
 def test_a_launch_that_raises_before_its_job_started_stops_the_sweep(tmp_path: Path) -> None:
