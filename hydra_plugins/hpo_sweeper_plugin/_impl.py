@@ -23,12 +23,11 @@ from hpo_sweeper.drivers import BatchDriver, JobResult
 from hpo_sweeper.files import atomic_write
 from hpo_sweeper.grammar import encode_override
 from hpo_sweeper.job_records import job_started, recover_result
-from hpo_sweeper.pool_driver import PoolDriver
 from hpo_sweeper.resume import Hints
 from hpo_sweeper.settings import SweepConfigError, SweepSettings
 from hpo_sweeper.sweep import Sweep
 from hpo_sweeper.trials import Trial
-from hydra_plugins.hpo_sweeper_plugin.async_launch import LauncherPool, async_refusal, default_max_concurrent
+from hydra_plugins.hpo_sweeper_plugin.async_launch import async_driver
 from hydra_plugins.hpo_sweeper_plugin.job import TimedTask, job_result
 from hydra_plugins.hpo_sweeper_plugin.launcher_info import launcher_workers, warn_idle_workers
 from hydra_plugins.hpo_sweeper_plugin.space_from_hydra import build_space, check_group_choices, representative_point
@@ -84,7 +83,7 @@ class SweeperAdapter:
         batch_size = sweep.batch_size(launcher_workers(self.config))
         traces: dict[str, Any] = dict(validate=self._validate, started=lambda t: job_started(self.sweep_dir, t.number),
                                       recover=lambda t: recover_result(self.sweep_dir, t.number))
-        driver = self._async_driver(sweep, traces) or BatchDriver(self._launch, batch_size, **traces)
+        driver = async_driver(self, sweep, traces) or BatchDriver(self._launch, batch_size, **traces)
 
         def on_ready(seed: int) -> None:
             atomic_write(self.sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))
@@ -93,24 +92,6 @@ class SweeperAdapter:
 
         sweep.run(driver, on_ready=on_ready)
         return self.returns
-
-    def _async_driver(self, sweep: Sweep, traces: dict[str, Any]) -> PoolDriver | None:
-        """schedule=async: a pool of one-trial launches (async_launch.py); None: batches."""
-        if sweep.settings.schedule != "async":
-            return None
-        if (why := async_refusal(self.config)) is not None:
-            log.warning("schedule=async: %s; running in batches instead", why)
-            return None
-        from hydra.core.plugins import Plugins
-
-        workers = launcher_workers(self.config)
-        n = min(sweep.settings.max_concurrent or default_max_concurrent(workers, sweep.settings.batch_size),
-                sweep.check())
-        pool = LauncherPool(lambda: Plugins.instance().instantiate_launcher(
-            hydra_context=self.hydra_context, task_function=TimedTask(self.task_function), config=self.config),
-            n, lambda r, t: job_result(r, self.sweep_dir, t.number), lambda t: self.job_overrides(t.params),
-            self.returns)
-        return PoolDriver(pool.launch, n, **traces)
 
     def _intake(self) -> dict[str, Any]:
         """Our settings from what the config holds, which may carry the keys of the Optuna,

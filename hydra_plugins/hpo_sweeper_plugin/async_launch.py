@@ -22,9 +22,13 @@ from typing import Any
 from omegaconf import DictConfig
 
 from hpo_sweeper.drivers import JobResult
+from hpo_sweeper.pool_driver import PoolDriver
+from hpo_sweeper.sweep import Sweep
 from hpo_sweeper.trials import Trial
+from hydra_plugins.hpo_sweeper_plugin.job import TimedTask, job_result
+from hydra_plugins.hpo_sweeper_plugin.launcher_info import launcher_workers
 
-__all__ = ["ASYNC_LAUNCHERS", "LauncherPool", "async_refusal", "default_max_concurrent"]
+__all__ = ["ASYNC_LAUNCHERS", "LauncherPool", "async_driver", "async_refusal", "default_max_concurrent"]
 
 log = logging.getLogger("hpo_sweeper")
 
@@ -78,3 +82,29 @@ class LauncherPool:
             self._free.put(launcher)
         self._returns.append([ret])  # list.append is atomic: safe from the pool's threads
         return self._to_result(ret, trial)
+
+
+def async_driver(adapter: Any, sweep: Sweep, traces: dict[str, Any]) -> PoolDriver | None:
+    """schedule=async: a pool of one-trial launches on ``adapter``'s launcher config; None: batches
+    (schedule=batch, or a launcher that cannot take concurrent calls, said in a warning)."""
+    if sweep.settings.schedule != "async":
+        return None
+    if (why := async_refusal(adapter.config)) is not None:
+        log.warning("schedule=async: %s; running in batches instead", why)
+        return None
+    from hydra.core.plugins import Plugins
+
+    n = min(sweep.settings.max_concurrent
+            or default_max_concurrent(launcher_workers(adapter.config), sweep.settings.batch_size), sweep.check())
+    if n == 1:
+        log.warning("schedule=async with max_concurrent=1: one trial at a time (the launcher's config names "
+                    "no parallelism); set hydra.sweeper.max_concurrent")
+
+    def make_launcher() -> Any:
+        return Plugins.instance().instantiate_launcher(hydra_context=adapter.hydra_context,
+                                                       task_function=TimedTask(adapter.task_function),
+                                                       config=adapter.config)
+
+    pool = LauncherPool(make_launcher, n, lambda r, t: job_result(r, adapter.sweep_dir, t.number),
+                        lambda t: adapter.job_overrides(t.params), adapter.returns)
+    return PoolDriver(pool.launch, n, **traces)
