@@ -119,6 +119,10 @@ class SweepLoop:
                         break
                     continue
                 self._consume(self.driver.events())
+            # Stopped early with trials still running (an asynchronous driver): their results
+            # are recorded too, rather than left "running" in the store.
+            while self.driver.in_flight() > 0:
+                self._consume(self.driver.events())
         finally:
             self.driver.close()
         summary = self.write()

@@ -22,7 +22,7 @@ from typing import Any
 from hpo_sweeper.direction import Direction
 from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.pruning.settings import PrunerSettings
-from hpo_sweeper.validation import SettingError, check_bool, check_int, check_number
+from hpo_sweeper.validation import SettingError, check_bool, check_choice, check_int, check_number
 
 __all__ = ["KIND_DEFAULTS", "MAX_SEED", "EarlyStop", "SweepConfigError", "SweepSettings"]
 
@@ -105,6 +105,11 @@ class SweepSettings:
     max_reruns: int = 1
     # Stop bad trials early from the values they report (hpo_sweeper.report; README "Pruning").
     pruner: PrunerSettings = field(default_factory=PrunerSettings)
+    # batch: launch a batch, wait for all of it; async: a new trial the moment one ends (README
+    # "Asynchronous sweeps").
+    schedule: str = "batch"
+    # async: trials in flight at most; null: the launcher's parallelism, else batch_size, else 1.
+    max_concurrent: int | None = None
 
     def __post_init__(self) -> None:
         e = SweepConfigError
@@ -140,6 +145,8 @@ class SweepSettings:
                 object.__setattr__(self, "pruner", PrunerSettings.from_mapping(self.pruner))
             except SettingError as err:
                 raise e(str(err)) from None
+        check_choice("schedule", self.schedule, ("batch", "async"), error=e)
+        check_int("max_concurrent", self.max_concurrent, low=1, allow_none=True, error=e)
 
     @property
     def direction_enum(self) -> Direction:

@@ -186,7 +186,8 @@ class Sweep:
         if executor is None:
             driver = InlineDriver(objective, channel)
         else:
-            workers = max_concurrent or getattr(executor, "_max_workers", None) or self.settings.batch_size or 1
+            workers = (max_concurrent or self.settings.max_concurrent or getattr(executor, "_max_workers", None)
+                       or self.settings.batch_size or 1)
             driver = ExecutorDriver(executor, objective, int(workers), channel)
         return self.run(driver, n_trials)
 

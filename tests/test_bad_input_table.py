@@ -502,6 +502,16 @@ rand("batch_size-string", QUAD, "hydra.sweeper.batch_size=four", error=("batch_s
 grid("batch_size-0-grid", "a=1,2", "hydra.sweeper.batch_size=0", error=("batch_size", ">= 1"))
 rand("batch_size-above-n_trials", QUAD, "hydra.sweeper.n_trials=3", "hydra.sweeper.batch_size=10", check=ran(3))
 grid("batch_size-2-grid", "a=1,2,3", "hydra.sweeper.batch_size=2", check=got("a", [1, 2, 3]))
+# schedule, max_concurrent (issue #15)
+rand("schedule-unknown", QUAD, "hydra.sweeper.schedule=parallel", error=("schedule", "'batch', 'async'", "parallel"))
+rand("schedule-number", QUAD, "hydra.sweeper.schedule=1", error=("schedule", "1"))
+rand("max_concurrent-0", QUAD, "hydra.sweeper.schedule=async", "hydra.sweeper.max_concurrent=0",
+     error=("max_concurrent", ">= 1", "0"))
+rand("max_concurrent-string", QUAD, "hydra.sweeper.max_concurrent=four", error=("max_concurrent", "four"))
+bayes("max_concurrent-negative-bayes", QUAD, "hydra.sweeper.max_concurrent=-2", error=("max_concurrent", "-2"))
+# The basic launcher runs jobs in this process and cannot run two at once: batches, said in the log.
+rand("schedule-async-basic-launcher", QUAD, "hydra.sweeper.schedule=async", "hydra.sweeper.n_trials=3",
+     check=every(ran(3), logged("running in batches instead")))
 # seed: checked before the store records it (issue #11, 6)
 rand("seed-negative", QUAD, "hydra.sweeper.seed=-1", error=("seed", "-1"))
 bayes("seed-negative-bayes", QUAD, "hydra.sweeper.seed=-1", error=("seed", "-1"))

@@ -1,6 +1,6 @@
 """The kill loop: a real sweep SIGKILLed at random moments, rerun until done (issue 11).
 
-Four sweeps (random and grid, batch 1 and 3, some trials failing) are each killed
+Five sweeps (random and grid, batch 1 and 3, random async on joblib, some trials failing) are each killed
 5 times, at moments drawn from a seeded RNG within a run's duration, and then
 rerun with the same command until one run ends by itself. A grid that ends by itself
 before its five kills is checked and left (run again, a finished grid starts over, as
@@ -50,6 +50,10 @@ SWEEPS = {
     "random-batch3": (["hydra/sweeper=random", "hydra.sweeper.seed=12", "hydra.sweeper.batch_size=3"], 9),
     "grid-batch1": (["hydra/sweeper=grid", "hydra.sweeper.batch_size=1"], 10),
     "grid-batch3": (["hydra/sweeper=grid", "hydra.sweeper.batch_size=3"], 10),
+    # Async (issue #15): one launch per trial from 3 threads, on joblib's processes; kills land
+    # while trials of different ages are in flight.
+    "random-async3": (["hydra/sweeper=random", "hydra.sweeper.seed=13", "hydra.sweeper.schedule=async",
+                       "hydra/launcher=joblib", "hydra.launcher.n_jobs=3"], 9),
 }
 
 
@@ -114,20 +118,31 @@ def run_with_kills(base: Path, settings: list[str], n_trials: int, grid: bool, r
         before = _records(records)
         k = rng.randint(0, 4)
         delay = rng.uniform(*STARTUP_WINDOW) if k == 0 else rng.uniform(0.0, AFTER_JOB_DELAY)
-        proc = subprocess.Popen(command(sweep_dir, settings, n_trials, grid), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True, env=env)
+        # A session of its own: the launcher's worker processes (joblib's) can be found and ended
+        # after the sweep is killed. stderr to a file: orphaned workers would hold a pipe open.
+        base.mkdir(parents=True, exist_ok=True)
+        err_file = base / "stderr.txt"
+        with open(err_file, "w") as err_out:
+            proc = subprocess.Popen(command(sweep_dir, settings, n_trials, grid), stdout=subprocess.DEVNULL,
+                                    stderr=err_out, text=True, env=env, start_new_session=True)
         while k and proc.poll() is None and len(_records(records) - before) < k:
             time.sleep(0.005)
         deadline = time.monotonic() + delay
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
         if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate()
+            proc.send_signal(signal.SIGKILL)  # the sweep process alone, as `kill -9 <pid>`
+            proc.wait()
+            # Its orphaned workers may still finish a job (its record is recovered) or not: then end them.
+            time.sleep(rng.uniform(0.0, AFTER_JOB_DELAY))
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:  # no worker process outlived it
+                pass
             kills += 1
         else:
-            _, err = proc.communicate()
-            assert proc.returncode == 0, err
+            proc.wait()
+            assert proc.returncode == 0, err_file.read_text()
             if grid:  # ended by itself: check it, and spend the remaining kills on a fresh sweep dir
                 check_invariants(sweep_dir, completed, job_dirs)
                 check_final(sweep_dir, n_trials, grid)

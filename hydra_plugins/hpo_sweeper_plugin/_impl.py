@@ -27,6 +27,7 @@ from hpo_sweeper.resume import Hints
 from hpo_sweeper.settings import SweepConfigError, SweepSettings
 from hpo_sweeper.sweep import Sweep
 from hpo_sweeper.trials import Trial
+from hydra_plugins.hpo_sweeper_plugin.async_launch import async_driver
 from hydra_plugins.hpo_sweeper_plugin.job import TimedTask, job_result
 from hydra_plugins.hpo_sweeper_plugin.launcher_info import launcher_workers, warn_idle_workers
 from hydra_plugins.hpo_sweeper_plugin.space_from_hydra import build_space, check_group_choices, representative_point
@@ -52,7 +53,7 @@ class SweeperAdapter:
         from hydra.core.plugins import Plugins
 
         self.kind, self.settings, self.config = kind, dict(settings), config
-        self.hydra_context, self.validate_batch = hydra_context, validate_batch
+        self.hydra_context, self.validate_batch, self.task_function = hydra_context, validate_batch, task_function
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=TimedTask(task_function), config=config
         )
@@ -80,15 +81,14 @@ class SweeperAdapter:
         # (job_keys), so one point of the space stands for all; each batch is still checked before it runs.
         self._validate([sweep.enqueue[0] if sweep.enqueue else representative_point(space)])
         batch_size = sweep.batch_size(launcher_workers(self.config))
-        driver = BatchDriver(
-            self._launch, batch_size, validate=self._validate,
-            recover=lambda t: recover_result(self.sweep_dir, t.number),
-            started=lambda t: job_started(self.sweep_dir, t.number),
-        )
+        traces: dict[str, Any] = dict(validate=self._validate, started=lambda t: job_started(self.sweep_dir, t.number),
+                                      recover=lambda t: recover_result(self.sweep_dir, t.number))
+        driver = async_driver(self, sweep, traces) or BatchDriver(self._launch, batch_size, **traces)
 
         def on_ready(seed: int) -> None:
             atomic_write(self.sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))
-            warn_idle_workers(self.config, batch_size)
+            if isinstance(driver, BatchDriver):
+                warn_idle_workers(self.config, batch_size)
 
         sweep.run(driver, on_ready=on_ready)
         return self.returns

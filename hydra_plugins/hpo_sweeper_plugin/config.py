@@ -136,6 +136,11 @@ class SweeperConf:
     # How often a trial whose process died (killed, out of memory, os._exit) runs again before it
     # is recorded failed.
     max_reruns: int = 1
+    # batch | async: async launches one trial per launcher call, a new one the moment one ends
+    # (joblib and submitit launchers; README "Asynchronous sweeps").
+    schedule: str = "batch"
+    # async: trials in flight at most; null: the launcher's n_jobs / array_parallelism, else batch_size.
+    max_concurrent: Optional[int] = None
     # Resume even if settings that change what the stored trials mean (sweeper, direction,
     # objective, pass-through overrides, optimiser options) differ from the stored ones.
     allow_settings_change: bool = False
