@@ -83,7 +83,8 @@ def check(
     for child, spec in when.items():
         where = f"parameter '{child}': when"
         if child in fixed:
-            raise SearchSpaceError(f"{where}: '{child}' has a fixed value; only a searched parameter can be conditional")
+            raise SearchSpaceError(f"{where}: '{child}' has a fixed value; only a searched parameter can be "
+                                   "conditional")
         if child not in by_name:
             raise SearchSpaceError(f"{where}: '{child}' is not a searched parameter (a condition on a key that is "
                                    "not searched)")
@@ -198,7 +199,6 @@ def iter_points(
 ) -> Any:
     """Every valid configuration (inactive keys absent) over the given axes, in ``order``
     with the last key varying fastest; forbidden ones are not filtered here."""
-    from hpo_sweeper.space import _hashable
 
     def walk(i: int, point: dict[str, Any]) -> Any:
         if i == len(order):

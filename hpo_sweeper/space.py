@@ -360,6 +360,10 @@ class SearchSpace:
     when: Mapping[str, Any] = field(default_factory=dict)
     #: partial configurations never proposed: ``[{key: value or [values], ...}, ...]``
     forbidden: Sequence[Any] = ()
+    # computed from when/forbidden by __post_init__ (hpo_sweeper.conditions.check)
+    _conditions: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
+    _forbidden: tuple[dict[str, frozenset[Any]], ...] = field(init=False, repr=False, compare=False, default=())
+    _order: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
@@ -416,7 +420,7 @@ class SearchSpace:
         return len(self.params)
 
     def describe(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "params": {p.name: p.describe() for p in self.params},
             "fixed": dict(self.fixed),
         }
@@ -431,16 +435,16 @@ class SearchSpace:
     @property
     def conditional(self) -> bool:
         """Whether some parameter has a ``when`` or some combination is forbidden."""
-        return bool(self._conditions or self._forbidden)  # type: ignore[attr-defined]
+        return bool(self._conditions or self._forbidden)
 
     def active(self, params: Mapping[str, Any]) -> list[str]:
         """The searched keys that apply to a configuration, in declaration order: a parameter is
         active when it has no ``when``, or its parents are active and take allowed values."""
-        conds = self._conditions  # type: ignore[attr-defined]
+        conds = self._conditions
         if not conds:
             return self.names
         act: dict[str, Any] = {}
-        for n in self._order:  # type: ignore[attr-defined]
+        for n in self._order:
             c = conds.get(n)
             if c is None or c.holds(act):
                 act[n] = params.get(n)
@@ -448,7 +452,7 @@ class SearchSpace:
 
     def prune(self, point: Mapping[str, Any]) -> dict[str, Any]:
         """The configuration without its inactive parameters (fixed values kept)."""
-        if not self._conditions:  # type: ignore[attr-defined]
+        if not self._conditions:
             return dict(point)
         inactive = set(self._names) - set(self.active(point))
         return {k: v for k, v in point.items() if k not in inactive}
@@ -457,7 +461,7 @@ class SearchSpace:
         """Whether a (pruned) configuration matches a ``forbidden`` entry: every key present and allowed."""
         return any(
             all(k in point and _hashable(point[k]) in allowed for k, allowed in entry.items())
-            for entry in self._forbidden  # type: ignore[attr-defined]
+            for entry in self._forbidden
         )
 
     def is_finite(self) -> bool:
@@ -472,11 +476,11 @@ class SearchSpace:
             from hpo_sweeper import conditions
 
             axes = {p.name: p.levels() for p in self.params}
-            n = conditions.count_points(self._order, self._conditions, axes)  # type: ignore[attr-defined]
-            if self._forbidden and n <= 10**6:  # type: ignore[attr-defined]
-                n = sum(1 for pt in conditions.iter_points(self._order, self._conditions, axes)  # type: ignore[attr-defined]
-                        if not self.is_forbidden(pt))
-            return n
+            count = conditions.count_points(self._order, self._conditions, axes)
+            if self._forbidden and count <= 10**6:
+                count = sum(1 for pt in conditions.iter_points(self._order, self._conditions, axes)
+                            if not self.is_forbidden(pt))
+            return count
         total = 1
         for p in self.params:
             n = p.n_levels
@@ -511,7 +515,7 @@ class SearchSpace:
 
         Floats count to 12 significant digits (as ``Parameter._cast`` keeps them), lists and
         dicts by their canonical form, so ``{z: [1, 2]}`` is a key like any other."""
-        if self._conditions:  # type: ignore[attr-defined]
+        if self._conditions:
             # an inactive key counts as absent, whatever a caller left in it
             active = set(self.active(point))
             return tuple(_hashable(point[n]) if n in active else _INACTIVE for n in self._names)
@@ -598,7 +602,7 @@ class SearchSpace:
                     else:
                         X[i, col] = p.to_unit(pt[p.name])
             return X
-        if self._conditions:  # type: ignore[attr-defined]
+        if self._conditions:
             return np.concatenate([self.to_features(points[i:i + _SCALAR_ROWS])
                                    for i in range(0, n, _SCALAR_ROWS)]).reshape(n, layout.n_features)
         rows = np.arange(n)

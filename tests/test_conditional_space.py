@@ -4,6 +4,7 @@ random and bayes treat them (no Hydra here; the Hydra run is tests/test_conditio
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -153,3 +154,52 @@ def test_an_unconditional_space_describes_itself_as_before() -> None:
     space = SearchSpace.from_config({"a": "choice(x, y)", "b": "interval(0, 1)"})
     assert set(space.describe()) == {"params", "fixed"}
     assert not space.conditional
+
+
+SWEEP_SPACE = {
+    "opt": "choice(adam, sgd)",
+    "x": {"type": "float", "low": 0.0, "high": 1.0},
+    "momentum": {"type": "float", "low": 0.0, "high": 1.0, "when": {"opt": "sgd"}},
+}
+
+
+def objective(p: dict) -> float:
+    return (p["x"] - 0.3) ** 2 + (p.get("momentum", 0.5) - 0.8) ** 2
+
+
+def test_enqueue_is_validated_against_the_tree() -> None:
+    from hpo_sweeper.sweep import Sweep
+    from hpo_sweeper.warm_start import WarmStartError
+
+    space = SearchSpace.from_config(SWEEP_SPACE)
+    with pytest.raises(WarmStartError, match=r"enqueue\[0\].*\['momentum'\] do not apply"):
+        Sweep(space, "random", enqueue=[{"opt": "adam", "x": 0.5, "momentum": 0.3}])
+    with pytest.raises(WarmStartError, match=r"enqueue\[0\].*missing values for parameters \['momentum'\]"):
+        Sweep(space, "random", enqueue=[{"opt": "sgd", "x": 0.5}])
+
+
+def test_resume_and_warm_start_keep_inactive_cells_empty(tmp_path: Any) -> None:
+    from conftest import read_trials
+
+    from hpo_sweeper.sweep import Sweep
+
+    space = SearchSpace.from_config(SWEEP_SPACE)
+    first = tmp_path / "first"
+    store = str(tmp_path / "trials.db")
+    Sweep(space, "random", sweep_dir=first, storage=store, seed=3,
+          enqueue=[{"opt": "adam", "x": 0.5}]).optimize(objective, 6)
+    # resumed from the store: the six recorded trials are read back (adam rows without momentum), six more run
+    Sweep(space, "random", sweep_dir=first, storage=store, seed=3,
+          enqueue=[{"opt": "adam", "x": 0.5}]).optimize(objective, 12)
+    rows = read_trials(first)
+    assert len(rows) == 12
+    assert len({(r["opt"], r["x"], r["momentum"]) for r in rows}) == 12
+    for r in rows:
+        assert (r["momentum"] == "") == (r["opt"] == "adam"), r
+    # a warm start from that trials.csv: every row fits the tree, so all twelve are told
+    second = Sweep(space, "bayes", sweep_dir=tmp_path / "second", seed=0, n_initial_points=2,
+                   warm_start=[str(first / "trials.csv")])
+    assert len(second.warm_start) == 12
+    second.optimize(objective, 3)
+    for r in read_trials(tmp_path / "second"):
+        assert (r["momentum"] == "") == (r["opt"] == "adam"), r

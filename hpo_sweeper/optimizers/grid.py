@@ -114,7 +114,7 @@ class GridSearch(_AllowsEmptySpace, Optimizer):
         from hpo_sweeper import conditions
 
         space = self.space
-        order, conds = space._order, space._conditions  # type: ignore[attr-defined]
+        order, conds = space._order, space._conditions
         axes = dict(zip(space.names, self.axes))
         total = conditions.count_points(order, conds, axes)
         if total > MAX_FULL_GRID:
