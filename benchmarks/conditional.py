@@ -106,7 +106,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=30)
     ap.add_argument("--methods", default=",".join(METHODS))
     args = ap.parse_args()
-    print(f"| method | median regret | q25 | q75 | b-branch found (seeds) | s per run |")
+    print("| method | median regret | q25 | q75 | b-branch found (seeds) | s per run |")
     print("|---|---|---|---|---|---|")
     for name in args.methods.split(","):
         t0 = time.perf_counter()
