@@ -94,7 +94,7 @@ def run_optuna(kind: str, seed: int, trials: int) -> float:
 METHODS = {
     "hpo_sweeper bayes (jax)": lambda s, t: run_ours("bayes", s, t),
     "hpo_sweeper random": lambda s, t: run_ours("random", s, t),
-    "optuna TPE (multivariate, group)": lambda s, t: run_optuna("tpe", s, t),
+    "optuna TPE (multivariate+group)": lambda s, t: run_optuna("tpe", s, t),
     "optuna GPSampler": lambda s, t: run_optuna("gp", s, t),
     "optuna random": lambda s, t: run_optuna("random", s, t),
 }
