@@ -138,17 +138,19 @@ def adamw_init(params):
     return {"m": zeros(), "v": zeros(), "t": jnp.zeros((), jnp.int32)}
 
 
-def adamw_update(params, grads, state, lr, weight_decay):
+def adamw_update(params, grads, state, lr, weight_decay, beta2=_BETA2, one_minus_beta2=1 - _BETA2):
+    # beta2 and 1 - beta2 come in separately, the latter computed on the host in float64: a traced
+    # beta2 then gives bit for bit what the constants gave (1 - float32(0.999) would not).
     t = state["t"] + 1
     m = jax.tree_util.tree_map(
         lambda m, g: _BETA1 * m + (1 - _BETA1) * g, state["m"], grads
     )
     v = jax.tree_util.tree_map(
-        lambda v, g: _BETA2 * v + (1 - _BETA2) * g * g, state["v"], grads
+        lambda v, g: beta2 * v + one_minus_beta2 * g * g, state["v"], grads
     )
     tf = t.astype(jnp.float32)
     c1 = 1 - _BETA1**tf
-    c2 = 1 - _BETA2**tf
+    c2 = 1 - beta2**tf
 
     def step(p, m, v, decay):
         upd = (m / c1) / (jnp.sqrt(v / c2) + _EPS)
@@ -163,11 +165,28 @@ def adamw_update(params, grads, state, lr, weight_decay):
     return new_params, {"m": m, "v": v, "t": t}
 
 
+def sgd_init(params):
+    return {"m": [(jnp.zeros(w.shape, w.dtype), jnp.zeros(b.shape, b.dtype)) for w, b in params]}
+
+
+def sgd_update(params, grads, state, lr, weight_decay, momentum):
+    """SGD with (heavy-ball) momentum; decoupled weight decay on weight matrices only, as AdamW."""
+    m = jax.tree_util.tree_map(lambda m, g: momentum * m + g, state["m"], grads)
+    new_params = [
+        (w - lr * (mw + weight_decay * w), b - lr * mb) for (w, b), (mw, mb) in zip(params, m)
+    ]
+    return new_params, {"m": m}
+
+
+OPTIMIZERS = ("adamw", "sgd")
+
+
 # --------------------------------------------------------------------------
 # Jit-compiled epoch and evaluation
 # --------------------------------------------------------------------------
-@functools.partial(jax.jit, static_argnames=("activation", "batch_size"))
-def train_epoch(params, opt_state, key, x, y, lr, weight_decay, *, activation, batch_size):
+@functools.partial(jax.jit, static_argnames=("activation", "batch_size", "optimizer"))
+def train_epoch(params, opt_state, key, x, y, lr, weight_decay, hyper=(_BETA2, 1 - _BETA2), *,
+                activation, batch_size, optimizer="adamw"):
     """One epoch: shuffle, drop the last partial batch, scan over minibatches.
 
     Returns (params, opt_state, next key, mean minibatch loss).
@@ -183,7 +202,10 @@ def train_epoch(params, opt_state, key, x, y, lr, weight_decay, *, activation, b
     def body(carry, batch):
         p, s = carry
         loss, g = loss_and_grad(p, batch[0], batch[1], activation)
-        p, s = adamw_update(p, g, s, lr, weight_decay)
+        if optimizer == "sgd":
+            p, s = sgd_update(p, g, s, lr, weight_decay, hyper[0])
+        else:
+            p, s = adamw_update(p, g, s, lr, weight_decay, hyper[0], hyper[1])
         return (p, s), loss
 
     (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), (xb, yb))
@@ -234,6 +256,16 @@ def train_mlp(
     epochs = int(cfg.train.epochs)
     lr = float(cfg.optim.lr)
     weight_decay = float(cfg.optim.weight_decay)
+    # optim.name (adamw | sgd) with its own parameters: optim.beta2 for adamw, optim.momentum
+    # for sgd. A config without them (older ones) means AdamW with beta2 = 0.999, as before.
+    optimizer = str(cfg.optim.get("name", "adamw"))
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optim.name must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
+    if optimizer == "sgd":
+        hyper = (jnp.float32(float(cfg.optim.get("momentum", 0.9))), jnp.float32(0.0))
+    else:
+        beta2 = float(cfg.optim.get("beta2", _BETA2))
+        hyper = (jnp.float32(beta2), jnp.float32(1.0 - beta2))
 
     x_tr, y_tr, x_va, y_va = load_data(int(cfg.data.seed), float(cfg.data.val_fraction))
     # A batch larger than the training set degrades to full-batch training.
@@ -244,7 +276,7 @@ def train_mlp(
     # ``seed`` drives both the (NumPy) initialisation and the (JAX) shuffling.
     params = init_params(int(cfg.seed), sizes, activation)
     key = jax.random.PRNGKey(int(cfg.seed))
-    opt_state = adamw_init(params)
+    opt_state = sgd_init(params) if optimizer == "sgd" else adamw_init(params)
 
     x_tr_j, y_tr_j = jnp.asarray(x_tr), jnp.asarray(y_tr)
     x_va_j, y_va_j = jnp.asarray(x_va), jnp.asarray(y_va)
@@ -263,8 +295,8 @@ def train_mlp(
 
     for epoch in range(1, epochs + 1):
         params, opt_state, key, ep_loss = train_epoch(
-            params, opt_state, key, x_tr_j, y_tr_j, lr_j, wd_j,
-            activation=activation, batch_size=batch_size,
+            params, opt_state, key, x_tr_j, y_tr_j, lr_j, wd_j, hyper,
+            activation=activation, batch_size=batch_size, optimizer=optimizer,
         )
         if not math.isfinite(float(ep_loss)):
             break  # diverged: no point in continuing, report NaN/inf below

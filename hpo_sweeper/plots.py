@@ -119,8 +119,9 @@ def write_plots(data: SweepData, out_dir: str | Path) -> list[Path]:
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
     for ax, name in zip(axes.flat, names):
-        values = [t.params.get(name) for t in done]
-        objective = [float(t.value) for t in done if t.value is not None]
+        shown = [t for t in done if name in t.params]  # a conditional parameter: the trials it applies to
+        values = [t.params[name] for t in shown]
+        objective = [float(t.value) for t in shown if t.value is not None]
         spec = data.space.get(name, {})
         if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in values):
             ax.scatter(values, objective, s=14, alpha=0.7)

@@ -356,6 +356,14 @@ class SearchSpace:
 
     params: tuple[Parameter, ...]
     fixed: Mapping[str, Any] = field(default_factory=dict)
+    #: ``{child: {parent: value or [values]}}``: conditional parameters (``hpo_sweeper.conditions``)
+    when: Mapping[str, Any] = field(default_factory=dict)
+    #: partial configurations never proposed: ``[{key: value or [values], ...}, ...]``
+    forbidden: Sequence[Any] = ()
+    # computed from when/forbidden by __post_init__ (hpo_sweeper.conditions.check)
+    _conditions: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
+    _forbidden: tuple[dict[str, frozenset[Any]], ...] = field(init=False, repr=False, compare=False, default=())
+    _order: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
@@ -365,6 +373,12 @@ class SearchSpace:
         clash = sorted(set(names) & set(self.fixed))
         if clash:
             raise SearchSpaceError(f"parameters both searched and fixed: {clash}")
+        from hpo_sweeper import conditions
+
+        conds, forbidden = conditions.check(self.params, self.fixed, self.when, self.forbidden)
+        object.__setattr__(self, "_conditions", conds)
+        object.__setattr__(self, "_forbidden", forbidden)
+        object.__setattr__(self, "_order", tuple(conditions.topological_order(self.params, conds)))
 
     # --- construction -------------------------------------------------------------------
 
@@ -378,17 +392,19 @@ class SearchSpace:
         high, log, step, choices}``), a list (a choice of its items), or any other
         scalar (a fixed value).
         """
+        from hpo_sweeper.conditions import split_conditions
         from hpo_sweeper.grammar import parse_spec  # the grammar needs hydra-core's parser
 
+        specs, when, forbidden = split_conditions(mapping)
         params: list[Parameter] = []
         fixed: dict[str, Any] = {}
-        for name, spec in mapping.items():
+        for name, spec in specs.items():
             parsed = parse_spec(str(name), spec)
             if isinstance(parsed, Parameter):
                 params.append(parsed)
             else:
                 fixed[str(name)] = parsed.value
-        return cls(tuple(params), fixed)
+        return cls(tuple(params), fixed, when, tuple(forbidden))
 
     # --- basic facts --------------------------------------------------------------------
 
@@ -404,16 +420,67 @@ class SearchSpace:
         return len(self.params)
 
     def describe(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "params": {p.name: p.describe() for p in self.params},
             "fixed": dict(self.fixed),
         }
+        if self.when:  # only then: an unconditional sweep's recorded description is unchanged
+            out["when"] = {k: dict(v) for k, v in self.when.items()}
+        if self.forbidden:
+            out["forbidden"] = [dict(e) for e in self.forbidden]
+        return out
+
+    # --- conditions (hpo_sweeper.conditions) -------------------------------------------------
+
+    @property
+    def conditional(self) -> bool:
+        """Whether some parameter has a ``when`` or some combination is forbidden."""
+        return bool(self._conditions or self._forbidden)
+
+    def active(self, params: Mapping[str, Any]) -> list[str]:
+        """The searched keys that apply to a configuration, in declaration order: a parameter is
+        active when it has no ``when``, or its parents are active and take allowed values."""
+        conds = self._conditions
+        if not conds:
+            return self.names
+        act: dict[str, Any] = {}
+        for n in self._order:
+            c = conds.get(n)
+            if c is None or c.holds(act):
+                act[n] = params.get(n)
+        return [n for n in self._names if n in act]
+
+    def prune(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        """The configuration without its inactive parameters (fixed values kept)."""
+        if not self._conditions:
+            return dict(point)
+        inactive = set(self._names) - set(self.active(point))
+        return {k: v for k, v in point.items() if k not in inactive}
+
+    def is_forbidden(self, point: Mapping[str, Any]) -> bool:
+        """Whether a (pruned) configuration matches a ``forbidden`` entry: every key present and allowed."""
+        return any(
+            all(k in point and _hashable(point[k]) in allowed for k, allowed in entry.items())
+            for entry in self._forbidden
+        )
 
     def is_finite(self) -> bool:
         return all(p.n_levels is not None for p in self.params)
 
     def cardinality(self) -> int | None:
-        """Number of distinct configurations, or None when a parameter is continuous."""
+        """Number of distinct configurations, or None when a parameter is continuous.
+
+        A conditional space counts valid configurations exactly; with ``forbidden`` entries
+        they are enumerated when at most 10**6 (else the count before them, an upper bound)."""
+        if self.conditional and self.is_finite():
+            from hpo_sweeper import conditions
+
+            axes = {p.name: p.levels() for p in self.params}
+            count = conditions.count_points(self._order, self._conditions, axes)
+            if self._forbidden and count <= 10**6:
+                count = sum(1 for pt in conditions.iter_points(self._order, self._conditions, axes)
+                            if not self.is_forbidden(pt))
+            return count
         total = 1
         for p in self.params:
             n = p.n_levels
@@ -430,9 +497,16 @@ class SearchSpace:
         if unknown:
             raise SearchSpaceError(f"unknown parameters {unknown}; the space has {self.names}")
         out = {p.name: p.validate(point[p.name]) for p in self.params if p.name in point}
-        missing = [n for n in self.names if n not in point]
+        active = self.active(out)
+        inactive = [n for n in self._names if n in point and n not in active]
+        if inactive:
+            raise SearchSpaceError(f"parameters {inactive} do not apply to this configuration (their 'when' "
+                                   "does not hold); leave them out")
+        missing = [n for n in active if n not in point]
         if missing:
             raise SearchSpaceError(f"missing values for parameters {missing}")
+        if self.is_forbidden(out):
+            raise SearchSpaceError(f"the configuration {_short(out)} is forbidden (it matches a 'forbidden' entry)")
         out.update(self.fixed)
         return out
 
@@ -441,13 +515,16 @@ class SearchSpace:
 
         Floats count to 12 significant digits (as ``Parameter._cast`` keeps them), lists and
         dicts by their canonical form, so ``{z: [1, 2]}`` is a key like any other."""
+        if self._conditions:
+            # an inactive key counts as absent, whatever a caller left in it
+            active = set(self.active(point))
+            return tuple(_hashable(point[n]) if n in active else _INACTIVE for n in self._names)
         return tuple(_hashable(point[n]) for n in self._names)
 
     def to_unit(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """(n, d) unit coordinates of configurations."""
-        return np.array([[p.to_unit(pt[p.name]) for p in self.params] for pt in points], dtype=float).reshape(
-            len(points), len(self.params)
-        )
+        return np.array([[p.to_unit(pt[p.name]) if p.name in pt else INACTIVE_UNIT for p in self.params]
+                         for pt in points], dtype=float).reshape(len(points), len(self.params))
 
     def from_unit(self, U: np.ndarray) -> list[dict[str, Any]]:
         """Configurations (fixed values included) from (n, d) unit coordinates."""
@@ -455,6 +532,7 @@ class SearchSpace:
         out = []
         for row in U:
             pt = {p.name: p.from_unit(u) for p, u in zip(self.params, row)}
+            pt = self.prune(pt)  # the tree: a child is drawn only where its parents let it exist
             pt.update(self.fixed)
             out.append(pt)
         return out
@@ -516,11 +594,17 @@ class SearchSpace:
         if n <= _SCALAR_ROWS:  # a proposal or two: plain Python beats numpy's per-call overhead
             for i, pt in enumerate(points):
                 for p, col in zip(self.params, layout.column):
-                    if p.kind is Kind.CATEGORICAL:
+                    if p.name not in pt:  # inactive: see INACTIVE_UNIT
+                        if p.kind is not Kind.CATEGORICAL:
+                            X[i, col] = INACTIVE_UNIT
+                    elif p.kind is Kind.CATEGORICAL:
                         X[i, col + p.index_of(pt[p.name])] = 1.0
                     else:
                         X[i, col] = p.to_unit(pt[p.name])
             return X
+        if self._conditions:
+            return np.concatenate([self.to_features(points[i:i + _SCALAR_ROWS])
+                                   for i in range(0, n, _SCALAR_ROWS)]).reshape(n, layout.n_features)
         rows = np.arange(n)
         for p, col in zip(self.params, layout.column):
             values = [pt[p.name] for pt in points]
@@ -545,6 +629,7 @@ class SearchSpace:
                 else:
                     pt[p.name] = p.from_unit(row[col])
                     col += 1
+            pt = self.prune(pt)
             pt.update(self.fixed)
             out.append(pt)
         return out
@@ -555,6 +640,13 @@ class SearchSpace:
 
 
 # --- small helpers -----------------------------------------------------------------------------
+
+#: An inactive parameter's coordinate (``to_unit``, and its feature column; an inactive categorical's
+#: one-hot group is all zeros). Imputation with one constant: within a branch the GP sees the
+#: column as constant, and the parent's own column (one-hot, or level) already tells branches apart.
+INACTIVE_UNIT = 0.5
+#: ``SearchSpace.key`` of an inactive parameter
+_INACTIVE = ("inactive",)
 
 #: ``to_features`` encodes up to this many points one value at a time, more column by column
 #: (measured, 1 point of the README's MLP space: 6.5 us that way, 24 us vectorised)

@@ -397,6 +397,23 @@ rand("yaml-grammar-garbage", ROW_SPACE, space="x: interval(0, 1",  error=("'x'",
 grid("yaml-plain-list", ROW_SPACE, space="value: [a, b]", check=got("value", ["a", "b"]))
 grid("yaml-plain-value", ROW_SPACE, space="value: [a, b]\nx: 0.25", check=got("x", [0.25, 0.25]))
 grid("yaml-null-value", ROW_SPACE, space="value: [a, b]\ntext: null", check=got("text", [None, None]))
+# Conditional spaces (issue #17): 'when' mistakes are named before any job; a grid over a tree runs
+# only its valid combinations, and an inactive key is not passed (the job sees the config's default).
+rand("when-unknown-parent", ROW_SPACE, space="value: [a, b]\nx: {type: float, low: 0, high: 1, when: {valu: a}}",
+     error=("'x'", "unknown parent 'valu'"))
+rand("when-value-parent-cannot-take", ROW_SPACE,
+     space="value: [a, b]\nx: {type: float, low: 0, high: 1, when: {value: c}}",
+     error=("'x'", "'c' is not a value the parent 'value' can take"))
+rand("when-cycle", ROW_SPACE, space="a: {type: int, low: 0, high: 2, when: {value: 1}}\n"
+     "value: {type: categorical, choices: [1, 2], when: {a: 1}}", error=("cycle",))
+rand("when-fixed-parent", ROW_SPACE, space="value: b\nx: {type: float, low: 0, high: 1, when: {value: b}}",
+     error=("'x'", "parent 'value' has a fixed value"))
+rand("when-on-fixed-key", ROW_SPACE, "x=0.25", space="value: [a, b]\nx: {type: float, low: 0, high: 1, when: {value: a}}",
+     error=("'x'", "not a searched parameter"))
+rand("forbidden-unknown-key", ROW_SPACE, space="value: [a, b]\nforbidden: [{valu: a}]", error=("forbidden[0]", "'valu'"))
+grid("when-grid-valid-combinations-ok", ROW_SPACE,
+     space="value: [a, b]\nx: {type: categorical, choices: [0.1, 0.2, 0.3], when: {value: b}}",
+     check=every(ran(4), got("value", ["a", "b", "b", "b"]), got("x", [0.5, 0.1, 0.2, 0.3])))
 # A key holding '=' must be named whole, not cut at the '=' (issue #11, 14).
 rand("yaml-key-with-equals", ROW_SPACE, space="'a=b': interval(0, 1)", error=("'a=b'",))
 rand("yaml-key-with-space", ROW_SPACE, space="'x y': interval(0, 1)", error=("'x y'",))

@@ -158,7 +158,7 @@ class BayesOptimizer(Optimizer):
         out = []
         for p in proposals:
             k = self.space.key(p)
-            if k not in self._seen:
+            if k not in self._seen and not self.space.is_forbidden(p):
                 self._seen.add(k)
                 out.append(p)
         tries = 0
@@ -166,7 +166,7 @@ class BayesOptimizer(Optimizer):
             tries += 1
             p = self.space.from_unit(equal_level_cells(self.space, self._fallback_rng.random((1, len(self.space)))))[0]
             k = self.space.key(p)
-            if k not in self._seen:
+            if k not in self._seen and not self.space.is_forbidden(p):
                 self._seen.add(k)
                 out.append(p)
         if len(out) < n and self.space.is_finite():

@@ -57,8 +57,12 @@ class GridSearch(_AllowsEmptySpace, Optimizer):
             raise OptimizerError(f"n_trials must be an integer >= 1 or null, got {n_trials!r}")
         self.grid_points = grid_points
         self.axes: list[Sequence[Any]] = [p.grid(grid_points) for p in space.params]
-        #: number of grid points, computed from the axes' lengths
-        self.size = math.prod(len(axis) for axis in self.axes)
+        #: a conditional space's valid points, listed (see ``_conditional_points``); None otherwise
+        self._points: list[dict[str, Any]] | None = None
+        if space.conditional:
+            self._points = self._conditional_points(n_trials)
+        #: number of grid points, computed from the axes' lengths (a conditional space: its valid points)
+        self.size = math.prod(len(axis) for axis in self.axes) if self._points is None else len(self._points)
         if n_trials is None and self.size > MAX_FULL_GRID:
             raise OptimizerError(
                 f"the grid has {self.size} points ({' x '.join(str(len(a)) for a in self.axes)} over "
@@ -69,7 +73,7 @@ class GridSearch(_AllowsEmptySpace, Optimizer):
         #: whether n_trials selects a subset (else the whole grid runs, in basic-sweeper order)
         self.capped = n_trials is not None and n_trials < self.size
         self._iter: Iterator[int] = (
-            spread_indices([len(axis) for axis in self.axes], n_trials)
+            spread_indices([len(axis) for axis in self.axes] if self._points is None else [self.size], n_trials)
             if n_trials is not None and self.capped
             else iter(range(self.size))
         )
@@ -77,6 +81,8 @@ class GridSearch(_AllowsEmptySpace, Optimizer):
 
     def point(self, index: int) -> dict[str, Any]:
         """The grid point of a flat index, in basic-sweeper order (last axis fastest)."""
+        if self._points is not None:
+            return dict(self._points[index])
         values: list[Any] = []
         for axis in reversed(self.axes):
             index, r = divmod(index, len(axis))
@@ -97,8 +103,31 @@ class GridSearch(_AllowsEmptySpace, Optimizer):
         return out
 
     def _observe(self, params: dict[str, Any], value: float | None) -> None:
-        if all(name in params for name in self.space.names):
+        if all(name in params for name in self.space.active(params)):
             self._told.add(self.space.key(params))
+
+    def _conditional_points(self, n_trials: int | None) -> list[dict[str, Any]]:
+        """Only the valid combinations of a conditional space: a parameter varies only where its
+        ``when`` holds, forbidden combinations are left out. The tree is walked parents first
+        (declaration order otherwise), so the points are listed; counted first, and refused
+        above ``MAX_FULL_GRID`` (a subset of a larger conditional grid is not supported)."""
+        from hpo_sweeper import conditions
+
+        space = self.space
+        order, conds = space._order, space._conditions
+        axes = dict(zip(space.names, self.axes))
+        total = conditions.count_points(order, conds, axes)
+        if total > MAX_FULL_GRID:
+            raise OptimizerError(
+                f"the conditional grid has {total} valid points over {space.names}, more than {MAX_FULL_GRID} "
+                "(the most a conditional grid lists); make the grid coarser (fewer grid_points, larger steps)"
+            )
+        rank = {n: i for i, n in enumerate(space.names)}
+        return [
+            dict(sorted(pt.items(), key=lambda kv: rank[kv[0]]))
+            for pt in conditions.iter_points(order, conds, axes)
+            if not space.is_forbidden(pt)
+        ]
 
 
 def spread_indices(sizes: Sequence[int], n: int) -> Iterator[int]:

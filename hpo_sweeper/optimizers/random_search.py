@@ -142,7 +142,18 @@ class RandomSearch(Optimizer):
         self.sampler = UnitCubeSampler(len(space), sampler, seed, budget=n_trials)
 
     def ask(self, n: int = 1) -> list[dict[str, Any]]:
-        return self.space.from_unit(equal_level_cells(self.space, self.sampler.draw(n)))
+        out = self.space.from_unit(equal_level_cells(self.space, self.sampler.draw(n)))
+        if self.space.conditional:
+            # A forbidden draw is replaced by further draws (bounded: a space that is almost all
+            # forbidden gives fewer points rather than a hang). The tree itself needs nothing here:
+            # from_unit drops the children whose parents do not let them exist.
+            out = [p for p in out if not self.space.is_forbidden(p)]
+            for _ in range(100):
+                if len(out) >= n:
+                    break
+                more = self.space.from_unit(equal_level_cells(self.space, self.sampler.draw(n - len(out))))
+                out += [p for p in more if not self.space.is_forbidden(p)]
+        return out
 
     def resume(self, n_proposed: int) -> None:
         self.sampler.skip(n_proposed)

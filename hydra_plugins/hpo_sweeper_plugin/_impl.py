@@ -105,10 +105,11 @@ class SweeperAdapter:
         return {k: _plain(v) for k, v in translation.settings.items()}
 
     def job_overrides(self, params: Mapping[str, Any]) -> list[str]:
-        """The override list of one trial, in the order the keys were declared."""
+        """The override list of one trial, in the order the keys were declared; an inactive
+        parameter (absent from ``params``) is not passed: the job sees the config's default."""
         return [
             self.passthrough[k] if k in self.passthrough else encode_override(self.prefixes.get(k, "") + k, params[k])
-            for k in self.job_keys
+            for k in self.job_keys if k in self.passthrough or k in params
         ]
 
     def _launch(self, trials: list[Trial]) -> list[JobResult]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from hpo_sweeper.conditions import split_conditions
 from hpo_sweeper.grammar import Fixed, Passthrough, parse_override, parse_spec
 from hpo_sweeper.settings import SweepConfigError
 from hpo_sweeper.space import Kind, Parameter, SearchSpace
@@ -33,7 +34,8 @@ def build_space(
     """
     entries: dict[str, Parameter | Fixed | Passthrough] = {}
     prefixes: dict[str, str] = {}  # '+' of '+lr=interval(...)': kept for the overrides, not the name
-    for name, spec in (params or {}).items():
+    specs, when, forbidden = split_conditions(params or {})  # 'when' and 'forbidden': hpo_sweeper.conditions
+    for name, spec in specs.items():
         entries[str(name)] = parse_spec(str(name), spec, config_loader)
     for line in arguments:
         parsed = parse_override(line, config_loader)
@@ -49,7 +51,7 @@ def build_space(
     fixed = {e.name: e.value for e in entries.values() if isinstance(e, Fixed)}
     passthrough = {k: e.text for k, e in entries.items() if isinstance(e, Passthrough)}
     keys = list(entries)
-    return SearchSpace(searched, fixed), keys, passthrough, prefixes
+    return SearchSpace(searched, fixed, when, tuple(forbidden)), keys, passthrough, prefixes
 
 
 def _bare(key: str) -> str:
