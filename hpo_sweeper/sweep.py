@@ -247,6 +247,8 @@ class Sweep:
         best = self.best()
         if best is not None:
             log.info("Best trial %d: value=%s params=%s", best.number, best.value, best.params)
+        if self.settings.multi_objective:
+            log.info("Pareto front: trials %s", [t.number for t in self.pareto_front()])
         return best
 
     @contextlib.contextmanager
@@ -268,10 +270,21 @@ class Sweep:
         return list(self._trials)
 
     def best(self) -> Trial | None:
+        """The best trial; None in a multi-objective sweep (see ``pareto_front``)."""
         return best_trial(self.trials, self.settings.direction)
+
+    def pareto_front(self) -> list[Trial]:
+        """The completed trials no other completed trial dominates (a multi-objective sweep)."""
+        from hpo_sweeper.objectives import pareto_trials
+
+        directions = self.settings.direction
+        return pareto_trials(self.trials, directions if isinstance(directions, list) else [directions])
 
     def _write_plots(self, store: TrialLog) -> None:
         if self.sweep_dir is None or not self.settings.plots or not store.count(TrialStatus.COMPLETED):
+            return
+        if self.settings.multi_objective:
+            self._write_pareto_plot(store)
             return
         if not any(t.value is not None for t in store):  # a grid over a task that returns nothing
             log.info("No trial returned a value: no plots written")
@@ -279,11 +292,25 @@ class Sweep:
         try:
             from hpo_sweeper.report import SweepData, write_plots
 
-            data = SweepData(list(store), self.settings.direction, self.space.describe()["params"], self.name)
+            data = SweepData(list(store), str(self.settings.direction), self.space.describe()["params"], self.name)
             for path in write_plots(data, self.sweep_dir):
                 log.info("Wrote %s", path)
         except Exception as e:
             log.warning("Could not write the plots: %s", e)
+
+
+    def _write_pareto_plot(self, store: TrialLog) -> None:
+        try:
+            from hpo_sweeper.objectives import objective_names
+            from hpo_sweeper.pareto_plot import write_pareto_plot
+
+            directions = list(self.settings.direction)
+            names = objective_names(self.settings.objective, len(directions))
+            path = write_pareto_plot(list(store), directions, names, self.sweep_dir)  # type: ignore[arg-type]
+            if path is not None:
+                log.info("Wrote %s", path)
+        except Exception as e:
+            log.warning("Could not write the Pareto plot: %s", e)
 
 
 def _has_store(path: Path) -> bool:

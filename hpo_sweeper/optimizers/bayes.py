@@ -50,6 +50,9 @@ def default_initial_points(n_dims: int, n_trials: int | None) -> int:
 class BayesOptimizer(Optimizer):
     """GP-based ask/tell optimiser with a pluggable engine (``backend``)."""
 
+    # Not wired yet (issue #16): engines/jax_gp/multiobjective.py holds the LogEHVI proposals.
+    supports_multi_objective = False
+
     def __init__(
         self,
         space: SearchSpace,
