@@ -530,8 +530,8 @@ rand("direction-list-objective-string", QUAD, "hydra.sweeper.direction=[minimize
      "hydra.sweeper.objective=loss", error=("objective", "list of 2 dotted keys"))
 rand("direction-list-early-stop", QUAD, "hydra.sweeper.direction=[minimize,maximize]",
      "hydra.sweeper.early_stop.patience=3", error=("early_stop", "multi-objective"))
-bayes("direction-list-bayes", QUAD, "hydra.sweeper.direction=[minimize,maximize]",
-      error=("direction", "multi-objective", "random or grid"))
+bayes("direction-list-skopt", QUAD, "hydra.sweeper.direction=[minimize,maximize]", "hydra.sweeper.backend=skopt",
+      error=("backend='skopt'", "multi-objective", "backend=jax"))
 # objective
 rand("objective-empty", QUAD, "hydra.sweeper.objective=''", error=("objective",))
 rand("objective-blank", QUAD, "hydra.sweeper.objective=' '", error=("objective",))

@@ -121,11 +121,12 @@ def test_optuna_sphere_example_runs_with_the_override_line_changed(run_example, 
 # --- hydra-optuna-sweeper's multi-objective example: multi-objective.py with its config.yaml --------
 
 
-def test_optuna_multi_objective_example_writes_a_pareto_front(run_example, tmp_path, sweep_log) -> None:
-    """A stand-in copy (same keys, same function) of the example; random, as bayes proposes for one
-    objective only so far. The sweep's front is checked against the definition of dominance."""
+@pytest.mark.parametrize("sweeper", ["bayes", "random"])
+def test_optuna_multi_objective_example_writes_a_pareto_front(run_example, tmp_path, sweep_log, sweeper) -> None:
+    """A stand-in copy (same keys, same function) of the example. The sweep's front is checked
+    against the definition of dominance."""
     app = switched("optuna_multi_objective", tmp_path,
-                   {"override hydra/sweeper: optuna": "override hydra/sweeper: random"})
+                   {"override hydra/sweeper: optuna": f"override hydra/sweeper: {sweeper}"})
     script = app / "multi-objective.py"
     sweep_dir, _ = run_example(script, "multi-objective-conf", "config", task_of(script, "binh_and_korn"),
                                plots=True)

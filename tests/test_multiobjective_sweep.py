@@ -117,9 +117,20 @@ def test_python_api_tell_vectors_and_best_is_the_front() -> None:
         opt.tell(params[:1], [(1.0,)])
 
 
-def test_bayes_refuses_a_list_direction_by_name() -> None:
-    with pytest.raises(OptimizerError, match=r"direction=\['minimize', 'maximize'\].*random or grid"):
-        Sweep(space(), "bayes", direction=["minimize", "maximize"]).check(5)
+def test_the_skopt_backend_refuses_a_list_direction_by_name() -> None:
+    with pytest.raises(OptimizerError, match=r"backend='skopt' cannot run a multi-objective sweep.*backend=jax"):
+        Sweep(space(), "bayes", direction=["minimize", "maximize"], backend="skopt").check(5)
+
+
+def test_bayes_proposes_by_logehvi_and_records_the_front() -> None:
+    sweep = Sweep(space(), "bayes", seed=0, direction=["minimize", "minimize"], n_initial_points=4)
+    sweep.optimize(binh_korn, n_trials=8)
+    trials = sweep.trials
+    assert len(trials) == 8 and all(t.values == list(binh_korn(t.params)) for t in trials)
+    assert all(0 <= t.params["x"] <= 5 and 0 <= t.params["y"] <= 3 for t in trials)
+    assert len({(t.params["x"], t.params["y"]) for t in trials}) == 8  # no repeats
+    expected = [t.number for t in trials if not any(dominated(t.values, o.values) for o in trials)]
+    assert [t.number for t in sweep.pareto_front()] == expected
 
 
 @pytest.mark.parametrize("settings, words", [
