@@ -16,8 +16,8 @@ AdamW optimiser on scikit-learn's bundled 8x8 *digits* dataset (1797 images,
 * The task returns ``{"val_loss", "val_accuracy", "train_loss", "n_params"}``
   as plain Python floats (``n_params``: the weights and biases, a cost to
   trade against the loss in ``+experiment=multiobjective_mlp``).  Diverging
-  configurations (e.g. a huge learning rate) are not an error: the loss is returned as NaN/inf and the sweeper records the trial
-  as failed.
+  configurations (e.g. a huge learning rate) are not an error: the loss is
+  returned as NaN/inf and the sweeper records the trial as failed.
 
 Hyperparameters (see ``conf/config.yaml``): ``optim.lr``,
 ``optim.weight_decay``, ``model.width``, ``model.depth`` (number of hidden
