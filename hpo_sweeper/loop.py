@@ -373,8 +373,8 @@ class SweepLoop:
         return done
 
     def _has_no_objective(self, returned: Any) -> bool:
-        if self.require_objective or self.settings.objective is not None:
-            return False
+        if self.require_objective or self.settings.objective is not None or self.settings.multi_objective:
+            return False  # a list direction says the task returns its values (a grid too)
         try:
             float(returned)
             return False

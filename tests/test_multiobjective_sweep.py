@@ -57,6 +57,19 @@ def test_random_sweep_records_vectors_and_writes_the_front(tmp_path: Path) -> No
     assert [t.values for t in stored] == [t.values for t in trials]
 
 
+def test_a_grid_records_the_tuples_it_gets() -> None:
+    grid = SearchSpace((Parameter("c", Kind.CATEGORICAL, choices=("a", "b", "c")),
+                        Parameter("x", Kind.FLOAT, low=0.0, high=1.0)), {})
+    sweep = Sweep(grid, "grid", direction=["minimize", "maximize"], grid_points=3)
+    sweep.optimize(lambda p: (p["x"], "abc".index(p["c"]) + p["x"]))
+    trials = sweep.trials
+    assert len(trials) == 9 and all(t.values == [t.params["x"], "abc".index(t.params["c"]) + t.params["x"]]
+                                    for t in trials)
+    # minimise x, maximise index + x: at each x, c="c" beats the others; x=0 and x=1 trade off
+    assert sorted((t.params["c"], t.params["x"]) for t in sweep.pareto_front()) == [
+        ("c", 0.0), ("c", 0.5), ("c", 1.0)]
+
+
 def test_keys_of_a_returned_dict_name_the_objectives_and_columns(tmp_path: Path) -> None:
     sweep = Sweep(space(), "random", seed=1, direction=["minimize", "maximize"],
                   objective=["metrics.loss", "metrics.acc"], sweep_dir=tmp_path)
