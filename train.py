@@ -13,10 +13,11 @@ AdamW optimiser on scikit-learn's bundled 8x8 *digits* dataset (1797 images,
   across calls, so trials in the same process that share shapes (width, depth,
   batch size, activation) do not recompile; learning rate and weight decay are
   traced values.
-* The task returns ``{"val_loss", "val_accuracy", "train_loss"}`` as plain
-  Python floats.  Diverging configurations (e.g. a huge learning rate) are not
-  an error: the loss is returned as NaN/inf and the sweeper records the trial
-  as failed.
+* The task returns ``{"val_loss", "val_accuracy", "train_loss", "n_params"}``
+  as plain Python floats (``n_params``: the weights and biases, a cost to
+  trade against the loss in ``+experiment=multiobjective_mlp``).  Diverging
+  configurations (e.g. a huge learning rate) are not an error: the loss is
+  returned as NaN/inf and the sweeper records the trial as failed.
 
 Hyperparameters (see ``conf/config.yaml``): ``optim.lr``,
 ``optim.weight_decay``, ``model.width``, ``model.depth`` (number of hidden
@@ -283,6 +284,9 @@ def train_mlp(
     lr_j = jnp.float32(lr)
     wd_j = jnp.float32(weight_decay)
 
+    # Weights and biases of each layer: the model's size, a second objective.
+    n_params = float(sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])))
+
     def metrics() -> dict[str, float]:
         train_loss, val_loss, val_acc = evaluate(
             params, x_tr_j, y_tr_j, x_va_j, y_va_j, activation=activation
@@ -291,6 +295,7 @@ def train_mlp(
             "val_loss": float(val_loss),
             "val_accuracy": float(val_acc),
             "train_loss": float(train_loss),
+            "n_params": n_params,
         }
 
     for epoch in range(1, epochs + 1):

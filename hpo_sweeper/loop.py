@@ -27,6 +27,7 @@ from hpo_sweeper.drivers import Abandoned, Driver, Event, Finished, JobResult, L
 from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.job_records import bound_text
 from hpo_sweeper.objective import ObjectiveError, extract_objective
+from hpo_sweeper.objectives import extract_values
 from hpo_sweeper.optimizers.base import Optimizer
 from hpo_sweeper.pruning.ingest import CurveIngest
 from hpo_sweeper.results import best_trial, write_results
@@ -158,7 +159,7 @@ class SweepLoop:
         for event in events:
             finished += self._handle(event)
         if finished:
-            self.optimizer.tell([t.params for t in finished], [t.value for t in finished])
+            self.optimizer.tell([t.params for t in finished], [_told(t) for t in finished])
             for t in finished:
                 self._log_trial(t)
         self.write()
@@ -218,7 +219,7 @@ class SweepLoop:
                 rerun.append(t.params)
         done = [t for t in self.trials if t.status is not TrialStatus.RUNNING]
         if done:
-            self.optimizer.tell([t.params for t in done], [t.value for t in done])
+            self.optimizer.tell([t.params for t in done], [_told(t) for t in done])
         if previous:  # said even when every earlier trial runs again (none had finished)
             log.info(
                 "Resuming: %d trials finished earlier (%d completed, %d failed%s), %d to run again",
@@ -354,19 +355,24 @@ class SweepLoop:
 
     def _finish(self, trial: Trial, result: JobResult) -> Trial:
         value: float | None = None
+        values: list[float] | None = None
         error = bound_text(result.error)
         if result.pruned:
             status = TrialStatus.PRUNED
         else:
             if error is None and not self._has_no_objective(result.returned):
                 try:
-                    value = extract_objective(result.returned, self.settings.objective)
+                    if self.settings.multi_objective:
+                        values = extract_values(result.returned, self.settings.objective, len(self.settings.direction))
+                    else:
+                        value = extract_objective(result.returned, self.settings.objective)  # type: ignore[arg-type]
                 except ObjectiveError as e:
                     error = bound_text(str(e))
             status = TrialStatus.COMPLETED if error is None else TrialStatus.FAILED
         done = trial.replace(
             status=status,
             value=value,
+            values=values,
             error=error,
             started_at=result.started_at if result.started_at is not None else trial.started_at,
             duration_s=result.duration_s,
@@ -377,8 +383,8 @@ class SweepLoop:
         return done
 
     def _has_no_objective(self, returned: Any) -> bool:
-        if self.require_objective or self.settings.objective is not None:
-            return False
+        if self.require_objective or self.settings.objective is not None or self.settings.multi_objective:
+            return False  # a list direction says the task returns its values (a grid too)
         try:
             float(returned)
             return False
@@ -394,7 +400,8 @@ class SweepLoop:
         best = self.best()
         best_text = f"best={_fmt(best.value)} (trial {best.number})" if best else "best=none"
         if t.status is TrialStatus.COMPLETED:
-            log.info("trial %d/%d value=%s %s", t.number, self.n_trials, _fmt(t.value), best_text)
+            shown = _fmt(t.value) if t.values is None else "[" + ", ".join(map(_fmt, t.values)) + "]"
+            log.info("trial %d/%d value=%s %s", t.number, self.n_trials, shown, best_text)
         elif t.status is TrialStatus.PRUNED:
             log.info("trial %d/%d pruned %s", t.number, self.n_trials, best_text)
         else:
@@ -484,3 +491,8 @@ def _times(n: int) -> str:
 def _death_key(names: Sequence[str], params: dict[str, Any]) -> str:
     """A configuration's identity as text, for the store's count of deaths per configuration."""
     return json.dumps([params.get(n) for n in names], default=repr)
+
+
+def _told(t: Trial) -> Any:
+    """What the optimiser is told of a trial: its value, or its vector in a multi-objective sweep."""
+    return t.values if t.values is not None else t.value

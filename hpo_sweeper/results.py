@@ -17,6 +17,7 @@ import yaml
 
 from hpo_sweeper import trials_csv
 from hpo_sweeper.files import atomic_write
+from hpo_sweeper.objectives import is_multi, objective_names, solutions
 from hpo_sweeper.trials import Trial, TrialStatus
 
 __all__ = ["RESULTS_FILE", "TRIALS_FILE", "best_trial", "write_results", "write_trials_csv"]
@@ -25,7 +26,8 @@ RESULTS_FILE = "optimization_results.yaml"
 TRIALS_FILE = "trials.csv"
 
 
-def best_trial(trials: Iterable[Trial], direction: str) -> Trial | None:
+def best_trial(trials: Iterable[Trial], direction: Any) -> Trial | None:
+    """The best completed trial; None in a multi-objective sweep (its best is ``solutions``)."""
     done = [t for t in trials if t.status is TrialStatus.COMPLETED and t.value is not None]
     if not done:
         return None
@@ -35,7 +37,7 @@ def best_trial(trials: Iterable[Trial], direction: str) -> Trial | None:
 
 
 def results_summary(
-    trials: Sequence[Trial], *, name: str, direction: str, objective: str | None, extra: dict[str, Any] | None = None
+    trials: Sequence[Trial], *, name: str, direction: Any, objective: Any, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     best = best_trial(trials, direction)
     out: dict[str, Any] = {
@@ -54,6 +56,9 @@ def results_summary(
     n_pruned = sum(t.status is TrialStatus.PRUNED for t in trials)
     if n_pruned:  # a sweep without a pruner writes what it always wrote
         out["n_pruned"] = n_pruned
+    if is_multi(direction):  # the Pareto front, under the key the Optuna sweeper writes
+        out["solutions"] = [{**s, "params": _plain(s["params"])} for s in solutions(trials, direction)]
+        out["n_feasible"] = sum(t.status is TrialStatus.COMPLETED and t.values is not None for t in trials)
     out.update(extra or {})
     return out
 
@@ -64,8 +69,8 @@ def write_results(
     param_names: Sequence[str],
     *,
     name: str,
-    direction: str,
-    objective: str | None,
+    direction: Any,
+    objective: Any,
     extra: dict[str, Any] | None = None,
     last_steps: Mapping[int, int] | None = None,
 ) -> dict[str, Any]:
@@ -81,7 +86,8 @@ def write_results(
     sweep_dir = Path(sweep_dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(sweep_dir / RESULTS_FILE, yaml.safe_dump(summary, sort_keys=False, allow_unicode=True))
-    atomic_write(sweep_dir / TRIALS_FILE, trials_csv.to_text(trials, param_names, last_steps))
+    names = objective_names(objective, len(direction)) if is_multi(direction) else ()
+    atomic_write(sweep_dir / TRIALS_FILE, trials_csv.to_text(trials, param_names, last_steps, names))
     return summary
 
 

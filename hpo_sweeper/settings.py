@@ -21,6 +21,7 @@ from typing import Any
 
 from hpo_sweeper.direction import Direction
 from hpo_sweeper.errors import HpoSweeperError
+from hpo_sweeper.objectives import check_objective_keys, is_multi, parse_directions
 from hpo_sweeper.pruning.settings import PrunerSettings
 from hpo_sweeper.validation import SettingError, check_bool, check_choice, check_int, check_number
 
@@ -82,10 +83,11 @@ class SweepSettings:
     batch_size: int | None = None
     # Seed of the optimiser; null draws one and records it, so a resumed sweep reuses it.
     seed: int | None = None
-    # minimize | maximize.
-    direction: str = "minimize"
-    # null: the task returns the number; else a dotted key into a returned dict or dataclass.
-    objective: str | None = None
+    # minimize | maximize, or a list of them: a multi-objective sweep (hpo_sweeper/objectives.py).
+    direction: str | list[str] = "minimize"
+    # null: the task returns the number (a tuple of numbers with a list direction); else a dotted
+    # key into a returned dict or dataclass (a list of keys, one per direction).
+    objective: str | list[str] | None = None
     # Stop with an error when more than this fraction of finished trials failed (judged after 5).
     max_failure_rate: float = 0.5
     # The SQLite trial store; null: none (Python API) or <sweep dir>/trials.db (Hydra).
@@ -116,8 +118,14 @@ class SweepSettings:
         check_int("n_trials", self.n_trials, low=1, allow_none=True, error=e)
         check_int("batch_size", self.batch_size, low=1, allow_none=True, error=e)
         check_int("seed", self.seed, low=0, high=MAX_SEED, allow_none=True, error=e)
-        Direction.parse(self.direction, error=e)
-        obj = self.objective
+        if is_multi(self.direction):
+            object.__setattr__(self, "direction", [d.value for d in parse_directions(self.direction, error=e)])
+            if isinstance(self.objective, (list, tuple)):
+                object.__setattr__(self, "objective", list(self.objective))
+            check_objective_keys(self.objective, len(self.direction), error=e)
+        else:
+            Direction.parse(self.direction, error=e)
+        obj = None if is_multi(self.direction) else self.objective
         # A key path with an empty part ('metrics..loss', 'loss.') can never match a returned value:
         # refused here rather than failing every trial.
         if obj is not None and (not isinstance(obj, str) or not all(part.strip() for part in obj.split("."))):
@@ -137,6 +145,14 @@ class SweepSettings:
         if not isinstance(self.enqueue, (list, tuple)):
             raise e(f"enqueue must be a list of {{parameter: value}} mappings, got {self.enqueue!r}")
         object.__setattr__(self, "early_stop", EarlyStop.parse(self.early_stop))
+        if is_multi(self.direction):
+            # Both speak of one best value; a Pareto front has none.
+            if self.early_stop.active:
+                raise e("early_stop needs a single objective: a multi-objective sweep (direction a list) has no "
+                        "single best value to reach or improve; remove early_stop")
+            if self.warm_start:
+                raise e("warm_start reads one value per earlier trial: it cannot seed a multi-objective sweep "
+                        "(direction a list); remove warm_start")
         check_int("max_reruns", self.max_reruns, low=0, error=e)
         if not isinstance(self.pruner, PrunerSettings):
             if self.pruner is not None and not isinstance(self.pruner, Mapping):
@@ -145,12 +161,19 @@ class SweepSettings:
                 object.__setattr__(self, "pruner", PrunerSettings.from_mapping(self.pruner))
             except SettingError as err:
                 raise e(str(err)) from None
+        if is_multi(self.direction) and self.pruner.type.value != "none":
+            raise e("pruner needs a single objective: a multi-objective sweep (direction a list) cannot rank "
+                    "its trials' intermediate values; set pruner.type=none or give one direction")
         check_choice("schedule", self.schedule, ("batch", "async"), error=e)
         check_int("max_concurrent", self.max_concurrent, low=1, allow_none=True, error=e)
 
     @property
     def direction_enum(self) -> Direction:
         return Direction(self.direction)
+
+    @property
+    def multi_objective(self) -> bool:
+        return is_multi(self.direction)
 
     @classmethod
     def field_names(cls) -> frozenset[str]:

@@ -69,6 +69,8 @@ CREATE TABLE IF NOT EXISTS intermediate (
     PRIMARY KEY (trial, step)
 );
 """
+#: Added for multi-objective sweeps (a JSON list per trial); a store written before it gains it on open.
+_VALUES_COLUMN = "objective_values"
 
 
 class StoreError(HpoSweeperError, RuntimeError):
@@ -102,6 +104,7 @@ class TrialStore(TrialLog):
                     self._conn.execute("PRAGMA journal_mode=WAL")
                     with self._conn:
                         self._conn.executescript(_SCHEMA)
+                        self._add_values_column()
                 except sqlite3.DatabaseError as e:
                     raise self._corrupt(e) from None
             self._bound_query_time()
@@ -315,6 +318,7 @@ class TrialStore(TrialLog):
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*self._row(trial), time.time()),
             )
+            self._write_values(c, trial)
             c.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('max_number', ?)",
                 (json.dumps(max(trial.number, self.get_meta("max_number") or -1)),),
@@ -328,6 +332,7 @@ class TrialStore(TrialLog):
                 " WHERE number=?",
                 (*self._row(trial)[1:], trial.number),
             )
+            self._write_values(c, trial)
         super().update(trial)
 
     def remove(self, number: int) -> None:
@@ -359,6 +364,33 @@ class TrialStore(TrialLog):
             t.number, json.dumps(t.params), t.status.value, t.value, t.error, t.started_at, t.duration_s, t.job_dir
         )
 
+    def _add_values_column(self) -> None:
+        if not self._has_values_column():
+            self.conn.execute(f"ALTER TABLE trials ADD COLUMN {_VALUES_COLUMN} TEXT")
+
+    def _has_values_column(self) -> bool:
+        return any(r[1] == _VALUES_COLUMN for r in self.conn.execute("PRAGMA table_info(trials)").fetchall())
+
+    def _write_values(self, c: sqlite3.Connection, t: Trial) -> None:
+        if t.values is not None:  # single-objective trials leave the column empty
+            c.execute(f"UPDATE trials SET {_VALUES_COLUMN}=? WHERE number=?", (json.dumps(t.values), t.number))
+
+    def _read_values(self) -> dict[int, list[float]]:
+        if not self._has_values_column():
+            return {}
+        out: dict[int, list[float]] = {}
+        for number, text in self.conn.execute(
+            f"SELECT number, {_VALUES_COLUMN} FROM trials WHERE {_VALUES_COLUMN} IS NOT NULL"
+        ).fetchmany(MAX_TRIALS + 1):
+            try:
+                values = json.loads(text)
+                if not isinstance(values, list):
+                    raise ValueError(f"objective values {text!r} are not a list")
+                out[int(number)] = [float(v) for v in values]
+            except (TypeError, ValueError) as e:
+                raise self._corrupt(ValueError(f"trial {number}: {e}")) from None
+        return out
+
     def _read_trials(self) -> list[Trial]:
         # Streamed, without ORDER BY (no sorter filling memory or temp files), and counted:
         # a tampered 'trials' (a recursive view) is stopped by the row count or the time bound.
@@ -372,6 +404,7 @@ class TrialStore(TrialLog):
         if len(rows) > MAX_TRIALS:
             raise self._corrupt(ValueError(f"more than {MAX_TRIALS} trials"))
         rows.sort(key=lambda r: r[0] if isinstance(r[0], int) else -1)
+        vectors = self._read_values()
         out = []
         for r in rows:
             try:
@@ -386,7 +419,8 @@ class TrialStore(TrialLog):
                 raise self._corrupt(ValueError(f"trial {r[0]}: {e}")) from None
             out.append(Trial(number=int(r[0]), params=params, status=status, value=numbers[0],
                              error=None if r[4] is None else str(r[4]), started_at=numbers[1],
-                             duration_s=numbers[2], job_dir=None if r[7] is None else str(r[7])))
+                             duration_s=numbers[2], job_dir=None if r[7] is None else str(r[7]),
+                             values=vectors.get(int(r[0]))))
         return out
 
     @contextlib.contextmanager

@@ -227,11 +227,12 @@ class Sweep:
             store.set_meta("settings", self.settings.recorded())
             store.set_meta("identity", self.identity())
             optimizer = self._optimizer(seed, n)
-            if self.sweep_dir is not None:
+            if self.sweep_dir is not None and not self.settings.multi_objective:
                 # Before any job: jobs read it to report and decide (also for type none, so that
                 # curves are recorded); see hpo_sweeper/pruning/channel.py.
+                objective = self.settings.objective
                 write_pruner_file(self.sweep_dir, ChannelConfig(self.settings.pruner, self.settings.direction_enum,
-                                                                self.settings.objective))
+                                                                objective if isinstance(objective, str) else None))
             if on_ready is not None:
                 on_ready(seed)
             log.info(
@@ -264,6 +265,8 @@ class Sweep:
         best = self.best()
         if best is not None:
             log.info("Best trial %d: value=%s params=%s", best.number, best.value, best.params)
+        if self.settings.multi_objective:
+            log.info("Pareto front: trials %s", [t.number for t in self.pareto_front()])
         return best
 
     @contextlib.contextmanager
@@ -285,10 +288,21 @@ class Sweep:
         return list(self._trials)
 
     def best(self) -> Trial | None:
+        """The best trial; None in a multi-objective sweep (see ``pareto_front``)."""
         return best_trial(self.trials, self.settings.direction)
+
+    def pareto_front(self) -> list[Trial]:
+        """The completed trials no other completed trial dominates (a multi-objective sweep)."""
+        from hpo_sweeper.objectives import pareto_trials
+
+        directions = self.settings.direction
+        return pareto_trials(self.trials, directions if isinstance(directions, list) else [directions])
 
     def _write_plots(self, store: TrialLog) -> None:
         if self.sweep_dir is None or not self.settings.plots or not store.count(TrialStatus.COMPLETED):
+            return
+        if self.settings.multi_objective:
+            self._write_pareto_plot(store)
             return
         if not any(t.value is not None for t in store):  # a grid over a task that returns nothing
             log.info("No trial returned a value: no plots written")
@@ -296,7 +310,7 @@ class Sweep:
         try:
             from hpo_sweeper.plots import SweepData, write_plots
 
-            data = SweepData(list(store), self.settings.direction, self.space.describe()["params"], self.name)
+            data = SweepData(list(store), str(self.settings.direction), self.space.describe()["params"], self.name)
             for path in write_plots(data, self.sweep_dir):
                 log.info("Wrote %s", path)
             from hpo_sweeper.pruning.curve_plot import write_learning_curves
@@ -305,11 +319,25 @@ class Sweep:
             best = best_trial(trials, self.settings.direction)
             curves = write_learning_curves(trials, {t.number: store.intermediate(t.number) for t in trials},
                                            self.sweep_dir, best=None if best is None else best.number,
-                                           label=self.settings.objective or "reported value")
+                                           label=str(self.settings.objective or "reported value"))
             if curves is not None:
                 log.info("Wrote %s", curves)
         except Exception as e:
             log.warning("Could not write the plots: %s", e)
+
+
+    def _write_pareto_plot(self, store: TrialLog) -> None:
+        try:
+            from hpo_sweeper.objectives import objective_names
+            from hpo_sweeper.pareto_plot import write_pareto_plot
+
+            directions = list(self.settings.direction)
+            names = objective_names(self.settings.objective, len(directions))
+            path = write_pareto_plot(list(store), directions, names, self.sweep_dir)  # type: ignore[arg-type]
+            if path is not None:
+                log.info("Wrote %s", path)
+        except Exception as e:
+            log.warning("Could not write the Pareto plot: %s", e)
 
 
 def _has_store(path: Path) -> bool:

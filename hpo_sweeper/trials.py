@@ -47,6 +47,9 @@ class Trial:
     started_at: float | None = None  # seconds since the epoch
     duration_s: float | None = None
     job_dir: str | None = None
+    # A multi-objective sweep (direction a list): one number per objective; ``value`` stays None.
+    # Last, so that positional construction keeps its meaning.
+    values: list[float] | None = None
 
     @property
     def finished(self) -> bool:

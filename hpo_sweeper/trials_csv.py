@@ -47,16 +47,22 @@ def format_cell(v: Any) -> Any:
     return v
 
 
-def to_text(trials: Sequence[Trial], param_names: Sequence[str], last_steps: Mapping[int, int] | None = None) -> str:
+def to_text(
+    trials: Sequence[Trial],
+    param_names: Sequence[str],
+    last_steps: Mapping[int, int] | None = None,
+    objective_names: Sequence[str] = (),
+) -> str:
     """``last_steps`` (trial number -> the last step it reported): a ``last_step`` column after
-    ``status``, written only when some trial reported (a sweep without reports keeps its columns)."""
+    ``status``, written only when some trial reported (a sweep without reports keeps its columns).
+    ``objective_names`` (a multi-objective sweep): one more column per objective, at the end."""
     steps = last_steps or {}
     extra_names = sorted({k for t in trials for k in t.params} - set(param_names))
     names = [*param_names, *extra_names]
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["number", *(param_column(n) for n in names), "value", "status",
-                     *(["last_step"] if steps else []), "error", "duration_s", "started_at"])
+                     *(["last_step"] if steps else []), "error", "duration_s", "started_at", *objective_names])
     for t in trials:
         writer.writerow([
             t.number,
@@ -67,8 +73,13 @@ def to_text(trials: Sequence[Trial], param_names: Sequence[str], last_steps: Map
             t.error or "",
             "" if t.duration_s is None else f"{t.duration_s:.3f}",
             "" if t.started_at is None else _iso(t.started_at),
+            *_vector_cells(t, len(objective_names)),
         ])
     return buf.getvalue()
+
+
+def _vector_cells(t: Trial, n: int) -> list[str]:
+    return [""] * n if t.values is None else [repr(v) for v in t.values]
 
 
 @dataclass

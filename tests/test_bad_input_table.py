@@ -548,6 +548,17 @@ rand("direction-null", QUAD, "hydra.sweeper.direction=null", error=("direction",
 grid("direction-maximize", "a=1,2,3", "hydra.sweeper.direction=maximize",
      check=every(got("a", [1, 2, 3]), results(best_params={"a": 3}, direction="maximize")))
 grid("direction-minimize", "a=1,2,3", check=results(best_params={"a": 1}, direction="minimize"))
+# direction as a list: a multi-objective sweep (issue #16)
+rand("direction-list-bad-entry", QUAD, "hydra.sweeper.direction=[minimize,up]", error=("direction[1]", "'up'"))
+rand("direction-list-empty", QUAD, "hydra.sweeper.direction=[]", error=("direction", "non-empty list"))
+rand("direction-list-objective-length", QUAD, "hydra.sweeper.direction=[minimize,minimize]",
+     "hydra.sweeper.objective=[loss]", error=("objective has 1 keys", "direction has 2"))
+rand("direction-list-objective-string", QUAD, "hydra.sweeper.direction=[minimize,minimize]",
+     "hydra.sweeper.objective=loss", error=("objective", "list of 2 dotted keys"))
+rand("direction-list-early-stop", QUAD, "hydra.sweeper.direction=[minimize,maximize]",
+     "hydra.sweeper.early_stop.patience=3", error=("early_stop", "multi-objective"))
+bayes("direction-list-skopt", QUAD, "hydra.sweeper.direction=[minimize,maximize]", "hydra.sweeper.backend=skopt",
+      error=("backend='skopt'", "multi-objective", "backend=jax"))
 # objective
 rand("objective-empty", QUAD, "hydra.sweeper.objective=''", error=("objective",))
 rand("objective-blank", QUAD, "hydra.sweeper.objective=' '", error=("objective",))

@@ -25,7 +25,7 @@ def run(kind: str, **settings: Any) -> tuple[dict[str, Any], str, str]:
 
 
 FOREIGN_KEYS = ("study_name", "n_jobs", "custom_search_space", "search_space", "max_batch_size", "optim",
-                "parametrization", "ax_config")
+                "parametrization", "ax_config", "experiment_sequence")
 
 TPE = {"_target_": "optuna.samplers.TPESampler", "seed": 7, "n_startup_trials": 4}
 
@@ -50,6 +50,7 @@ TPE = {"_target_": "optuna.samplers.TPESampler", "seed": 7, "n_startup_trials": 
     ("bayes", {"storage": "plain/path.db"}, {"storage": "plain/path.db"}),
     ("bayes", {"search_space": {"x": "interval(0, 1)"}}, {"params": {"x": "interval(0, 1)"}}),
     ("bayes", {"direction": ["maximize"]}, {"direction": "maximize"}),
+    ("random", {"direction": ["minimize", "maximize"]}, {"direction": ["minimize", "maximize"]}),  # passes through
     ("bayes", {"max_failure_rate": 0.0, "n_trials": 7}, {"max_failure_rate": 0.0, "n_trials": 7}),
     # Hydra's basic sweeper (and hydra-ax-sweeper)
     ("grid", {"max_batch_size": 2}, {"batch_size": 2}),
@@ -113,7 +114,7 @@ def test_an_option_without_equivalent_is_a_warning_naming_it(kind: str, given: d
 
 @pytest.mark.parametrize("kind, given, fragment", [
     ("bayes", {"custom_search_space": "objective.configure"}, "custom_search_space='objective.configure'"),
-    ("bayes", {"direction": ["minimize", "maximize"]}, "multi-objective sweep, which is not supported yet"),
+    ("bayes", {"experiment_sequence": "my.Sequence"}, "experiment_sequence='my.Sequence'"),
     ("bayes", {"storage": "postgresql://host/db"}, "only SQLite files are supported"),
     ("bayes", {"search_space": {"x": "interval(0, 1)"}, "params": {"y": "interval(0, 1)"}},
      "both params and search_space"),

@@ -118,6 +118,36 @@ def test_optuna_sphere_example_runs_with_the_override_line_changed(run_example, 
     assert "No seed given" not in log
 
 
+# --- hydra-optuna-sweeper's multi-objective example: multi-objective.py with its config.yaml --------
+
+
+@pytest.mark.parametrize("sweeper", ["bayes", "random"])
+def test_optuna_multi_objective_example_writes_a_pareto_front(run_example, tmp_path, sweep_log, sweeper) -> None:
+    """A stand-in copy (same keys, same function) of the example. The sweep's front is checked
+    against the definition of dominance."""
+    app = switched("optuna_multi_objective", tmp_path,
+                   {"override hydra/sweeper: optuna": f"override hydra/sweeper: {sweeper}"})
+    script = app / "multi-objective.py"
+    sweep_dir, _ = run_example(script, "multi-objective-conf", "config", task_of(script, "binh_and_korn"),
+                               plots=True)
+    results, rows = read_results(sweep_dir), read_trials(sweep_dir)
+    assert results["name"] == "multi-objective" and results["direction"] == ["minimize", "minimize"]
+    assert len(rows) == 20 and all(r["status"] == "completed" for r in rows) and results["n_feasible"] == 20
+    values = {int(r["number"]): (float(r["value_0"]), float(r["value_1"])) for r in rows}
+    for r in rows:  # the recorded values are the task's (Binh and Korn)
+        x, y = float(r["x"]), float(r["y"])
+        assert values[int(r["number"])] == (4 * x**2 + 4 * y**2, (x - 5) ** 2 + (y - 5) ** 2)
+
+    def dominated(a: tuple[float, float]) -> bool:
+        return any(b[0] <= a[0] and b[1] <= a[1] and b != a for b in values.values())
+
+    assert [s["trial"] for s in results["solutions"]] == sorted(n for n, v in values.items() if not dominated(v))
+    assert all(tuple(s["values"]) == values[s["trial"]] for s in results["solutions"])
+    assert (sweep_dir / "pareto.png").stat().st_size > 0
+    log = texts(sweep_log)
+    assert "sampler.seed=123 -> seed=123" in log and "experiment_sequence" in log
+
+
 # --- lightning-hydra-template's hparams_search/mnist_optuna.yaml -------------------------------
 
 

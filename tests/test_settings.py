@@ -16,7 +16,7 @@ from hydra_plugins.hpo_sweeper_plugin.config import SWEEPER_CONFS, EarlyStopConf
 #: hpo_sweeper.compat maps (``sampler`` is also random's own option).
 HYDRA_FIELDS = {"_target_", "_recursive_", "defaults", "params"}
 FOREIGN_FIELDS = {"sampler", "study_name", "n_jobs", "custom_search_space", "search_space", "max_batch_size",
-                  "optim", "parametrization", "ax_config"}
+                  "optim", "parametrization", "ax_config", "experiment_sequence"}
 #: The config's name of an optimiser option, where it differs.
 CONFIG_NAMES = {"engine_options": "engine"}
 

@@ -465,7 +465,7 @@ def test_a_task_calling_sys_exit_is_a_failed_trial(quadratic_sweep) -> None:
 
 
 @pytest.mark.parametrize("setting, fragment", [
-    ("hydra.sweeper.direction=[minimize,maximize]", "multi-objective sweep, which is not supported yet"),
+    ("hydra.sweeper.experiment_sequence=my.Sequence", "experiment_sequence='my.Sequence'"),
     ("hydra.sweeper.custom_search_space=objective.configure", "custom_search_space='objective.configure'"),
     ("hydra.sweeper.storage=postgresql://host/db", "only SQLite files are supported"),
 ])

@@ -46,12 +46,18 @@ def default_result():
 # --------------------------------------------------------------------------
 def test_returns_plain_finite_floats():
     res = train.train_mlp(short())
-    assert set(res) == {"val_loss", "val_accuracy", "train_loss"}
+    assert set(res) == {"val_loss", "val_accuracy", "train_loss", "n_params"}
     for key, value in res.items():
         assert type(value) is float, key
         assert math.isfinite(value), key
     assert 0.0 <= res["val_accuracy"] <= 1.0
     assert res["val_loss"] > 0 and res["train_loss"] > 0
+
+
+def test_n_params_counts_the_weights_and_biases():
+    res = train.train_mlp(short(**{"model.width": 32, "model.depth": 2}))
+    # 64 inputs -> 32 -> 32 -> 10 classes, each layer (fan_in + 1) * fan_out
+    assert res["n_params"] == (64 + 1) * 32 + (32 + 1) * 32 + (32 + 1) * 10
 
 
 def test_accepts_plain_dict():

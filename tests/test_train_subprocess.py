@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 from pathlib import Path
 
@@ -98,3 +99,17 @@ def test_grid_experiment_of_train(tmp_path: Path) -> None:
     # n_trials capped the 12-point grid, with a warning saying so
     lines = (proc.stdout + proc.stderr).splitlines()
     assert any("grid" in ln.lower() and "12" in ln and "n_trials=2" in ln for ln in lines)
+
+
+def test_multiobjective_experiment_of_train_writes_a_front(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    run_train(sweep_dir, "+experiment=multiobjective_mlp", "hydra.sweeper.n_trials=3", "train.epochs=1")
+    results = read_results(sweep_dir)
+    assert results["direction"] == ["minimize", "minimize"] and results["objective"] == ["val_loss", "n_params"]
+    with open(sweep_dir / "trials.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 and all(r["status"] == "completed" for r in rows)
+    points = {int(r["number"]): (float(r["val_loss"]), float(r["n_params"])) for r in rows}
+    front = [n for n, p in points.items()
+             if not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in points.values())]
+    assert [s["trial"] for s in results["solutions"]] == sorted(front)

@@ -15,7 +15,10 @@ from typing import Any
 from hpo_sweeper.compat.base import LAUNCHER_HINT, CompatError, Mapper, Message, pop_block
 
 #: The keys only the Optuna sweeper has (``n_trials``, ``params``, ... are shared).
-OPTUNA_KEYS = ("sampler", "study_name", "n_jobs", "search_space", "custom_search_space")
+OPTUNA_KEYS = ("sampler", "study_name", "n_jobs", "search_space", "custom_search_space", "experiment_sequence")
+
+#: hydra-optuna-sweeper's own default trial sequence (its multi-objective example names it).
+_OPTUNA_SEQUENCE = "hydra_plugins.hydra_optuna_sweeper._impl.OptunaExperimentSequence"
 
 #: Optuna's sampler -> (the sweeper that is its equivalent, its options at their defaults in
 #: hydra-optuna-sweeper's configs). An option away from its default and without a mapping is warned about.
@@ -74,6 +77,13 @@ def translate(
         )
     s.pop("custom_search_space", None)
 
+    sequence = s.pop("experiment_sequence", None)
+    if sequence is not None and sequence != _OPTUNA_SEQUENCE:
+        raise CompatError(f"experiment_sequence={sequence!r} (hydra-optuna-sweeper) is not supported: the sweeper's "
+                          "own loop proposes the trials; remove it")
+    if sequence is not None:
+        m.info(f"experiment_sequence={sequence!r}: the sweeper's own loop proposes the trials (the same order)")
+
     search_space = s.pop("search_space", None)
     if search_space is not None:
         if s.get("params"):
@@ -84,14 +94,16 @@ def translate(
 
     direction = s.get("direction")
     if isinstance(direction, (list, tuple)):
-        if len(direction) != 1:
-            raise CompatError(
-                f"direction={list(direction)!r} asks for a multi-objective sweep, which is not supported yet: "
-                "give one direction (minimize or maximize) and set objective to the key of the metric to optimise"
-            )
-        s["direction"] = direction[0]
-        m.mapped.append(f"direction={list(direction)!r} -> direction={direction[0]!r}")
-    if s.get("direction") is not None and not isinstance(s["direction"], str):
+        # One direction is a single-objective sweep; several pass through: a multi-objective sweep.
+        names = [getattr(d, "name", d) for d in direction]
+        if len(names) == 1:
+            s["direction"] = names[0]
+            m.mapped.append(f"direction={list(direction)!r} -> direction={names[0]!r}")
+        else:
+            s["direction"] = names
+            m.info(f"direction={names!r}: a multi-objective sweep; its Pareto front is written as solutions: in "
+                   "optimization_results.yaml, as the Optuna sweeper does")
+    if s.get("direction") is not None and not isinstance(s["direction"], (str, list)):
         s["direction"] = getattr(s["direction"], "name", s["direction"])  # Optuna's Direction enum
 
     storage = s.get("storage")

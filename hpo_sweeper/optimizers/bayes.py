@@ -51,6 +51,10 @@ def default_initial_points(n_dims: int, n_trials: int | None) -> int:
 class BayesOptimizer(Optimizer):
     """GP-based ask/tell optimiser with a pluggable engine (``backend``)."""
 
+    # With direction a list (issue #16) the JAX backend proposes by LogEHVI, one GP per objective
+    # (engines/jax_gp/multiobjective.py); the skopt backend refuses it by name.
+    supports_multi_objective = True
+
     def __init__(
         self,
         space: SearchSpace,
@@ -70,6 +74,10 @@ class BayesOptimizer(Optimizer):
     ) -> None:
         super().__init__(space, seed=seed, direction=direction)
         _check_choice("backend", backend, tuple(BACKENDS))
+        if self.n_objectives > 1 and backend != "jax":
+            raise OptimizerError(f"backend={backend!r} cannot run a multi-objective sweep (direction={direction!r}): "
+                                 "use backend=jax, whose LogEHVI models each objective")
+        self._mo_state: Any = None
         _check_choice("initial_design", initial_design, SAMPLERS)
         _check_choice("acq_func", acq_func, ACQ_FUNCS)
         _check_choice("on_failure", on_failure, ON_FAILURE)
@@ -119,7 +127,8 @@ class BayesOptimizer(Optimizer):
             raise OptimizerError(f"bad engine_options for backend {backend!r}: {e}") from None
         self.engine_state: Any = self.engine.init(space.layout, self.engine_config)
         self._engine_calls = 0
-        self._warmup = _Warmup(self.engine, space, self.engine_config) if backend in COMPILING_BACKENDS else None
+        self._warmup = _Warmup(self.engine, space, self.engine_config) if (
+            backend in COMPILING_BACKENDS and self.n_objectives == 1) else None  # it compiles the 1-objective GP
 
     # --- ask ----------------------------------------------------------------------------------
 
@@ -127,7 +136,7 @@ class BayesOptimizer(Optimizer):
         out: list[dict[str, Any]] = []
         # Results told so far (an earlier run, a warm start) count toward the initial design.
         n_design = min(n, max(0, self.n_initial_points - max(self._n_design_used, len(self.history))))
-        X, y = self._observations()
+        X, y = self._observations() if self.n_objectives == 1 else self._mo_observations()
         if len(y) < 2:  # a GP needs at least two finite results; keep filling the space
             n_design = n
         if n_design:
@@ -144,9 +153,17 @@ class BayesOptimizer(Optimizer):
                 [np.array([row for _, row in self._pending.values()]).reshape(-1, self.space.layout.n_features),
                  self.space.to_features(out)]
             )
-            X_new, self.engine_state = self.engine.suggest(
-                self.engine_state, X, y, X_pending, n - len(out), (self._entropy, self._engine_calls)
-            )
+            if self.n_objectives > 1:
+                from hpo_sweeper.engines.jax_gp.multiobjective import suggest_multiobjective
+
+                # The state counts the calls, so the same seed gives a fresh stream each call.
+                X_new, self._mo_state = suggest_multiobjective(
+                    X, y, self._entropy % 2**31, q=n - len(out), X_pending=X_pending, state=self._mo_state
+                )
+            else:
+                X_new, self.engine_state = self.engine.suggest(
+                    self.engine_state, X, y, X_pending, n - len(out), (self._entropy, self._engine_calls)
+                )
             self._engine_calls += 1
             out += self._unique(self.space.from_features(X_new), n - len(out))
         for p, row in zip(out, self.space.to_features(out)):
@@ -206,6 +223,17 @@ class BayesOptimizer(Optimizer):
             self._told_features = np.concatenate([self._told_features, X_new])
             self._told_values = np.concatenate([self._told_values, v_new])
         return self._told_features, self._told_values
+
+    def _mo_observations(self) -> tuple[np.ndarray, np.ndarray]:
+        """``X: (n, D)`` features and ``Y: (n, m)`` values, minimised, of the completed trials
+        (a failed trial has no vector to stand in for: it is left out, its point stays seen)."""
+        from hpo_sweeper.pareto import to_minimize
+
+        done = [(p, v) for p, v in self.history if v is not None]
+        if not done:
+            return np.zeros((0, self.space.layout.n_features)), np.zeros((0, self.n_objectives))
+        X = self.space.to_features([p for p, _ in done])
+        return X, to_minimize(np.array([v for _, v in done], dtype=float), self.directions)
 
     def _observations(self) -> tuple[np.ndarray, np.ndarray]:
         """``X: (n, D)`` told features and ``y: (n,)`` their values, minimised, with failures

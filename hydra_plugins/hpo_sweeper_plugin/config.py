@@ -112,10 +112,11 @@ class SweeperConf:
     batch_size: Optional[int] = None
     # Seed of the optimiser; null draws one and records it so a resumed sweep reuses it.
     seed: Optional[int] = None
-    # minimize | maximize (Any: a list, Optuna's multi-objective form, is refused with a clear message).
+    # minimize | maximize, or a list of them (Any: Optuna's multi-objective form; a Pareto front).
     direction: Any = "minimize"
-    # null: the task returns the number; else a dotted key into its returned dict/dataclass.
-    objective: Optional[str] = None
+    # null: the task returns the number (a tuple with a list direction); else a dotted key into its
+    # returned dict/dataclass (Any: a list of keys, one per direction).
+    objective: Any = None
     # The search space: {key: grammar string | {type, low, high, log, step, choices} | list | value}.
     # An empty dict, not null, so that `hydra.sweeper.params={...}` and `+hydra.sweeper.params.x=...`
     # compose on the command line (OmegaConf cannot merge a dict into a null node); {} and null mean the same.
@@ -157,6 +158,8 @@ class SweeperConf:
     n_jobs: Optional[int] = None
     # hydra-optuna-sweeper: refused (a Python function shaping the space).
     custom_search_space: Optional[str] = None
+    # hydra-optuna-sweeper (its multi-objective example): its own default sequence only; else refused.
+    experiment_sequence: Optional[str] = None
     # hydra-optuna-sweeper (deprecated there): -> params.
     search_space: Optional[Dict[str, Any]] = None
     # Hydra's basic sweeper and hydra-ax-sweeper: -> batch_size.
