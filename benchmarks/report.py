@@ -9,6 +9,7 @@ missing, and its section then says so.
 from __future__ import annotations
 
 import math
+import os
 import statistics
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ import numpy as np
 from benchmarks.methods import METHOD_LABELS, METHODS
 from benchmarks.problems import get_problem
 from benchmarks.regret import aggregate, reference_values, regret_curves
+
+BENCH_DIR = Path(__file__).resolve().parent
 
 __all__ = ["write_report"]
 
@@ -614,6 +617,30 @@ def write_report(data: dict[str, Any], out_dir: Path) -> Path:
           "- The real task's regret is relative to the best value found in this run, so it is comparable "
           "between methods but not between runs.",
           ""]
+    L += _hand_written_links(out_dir)
     path = out_dir / "RESULTS.md"
     path.write_text("\n".join(L) + "\n")
     return path
+
+
+def hand_written_results(root: Path = BENCH_DIR) -> list[Path]:
+    """The results this report does not generate: one file per topic, written with the run that
+    produced it (``notes/*.md``, ``<topic>/RESULTS.md``, ``<topic>_RESULTS.md``, BAYESMARK.md).
+    They live in files of their own so that regenerating RESULTS.md can never drop them."""
+    found = [*root.glob("notes/*.md"), *root.glob("*/RESULTS.md"), *root.glob("*_RESULTS.md"),
+             *root.glob("BAYESMARK.md")]
+    return sorted(p for p in set(found) if p.resolve() != (root / "RESULTS.md").resolve()
+                  and "quick" not in p.relative_to(root).parts)
+
+
+def _hand_written_links(out_dir: Path) -> list[str]:
+    files = hand_written_results()
+    if not files:
+        return []
+    L = ["## More results, one file per topic", "",
+         "Measured by the benchmark of each issue, with its own command, date and machine load (not regenerated "
+         "by this report):", ""]
+    for f in files:
+        first = f.read_text().split("\n", 1)[0].lstrip("# ").strip() or f.name
+        L.append(f"- [{first}]({os.path.relpath(f, out_dir)})")
+    return L + [""]
