@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import read_results, read_trials, run_app_subprocess
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
@@ -26,11 +27,12 @@ def keys_of(overrides: list[str]) -> set[str]:
     return {o.split("=", 1)[0] for o in overrides} - {"+search_space"}  # the sweep's own override
 
 
-def test_each_job_receives_only_its_branch(quadratic_sweep: Any) -> None:
+@pytest.mark.parametrize("backend", ["jax", "skopt"])
+def test_each_job_receives_only_its_branch(quadratic_sweep: Any, backend: str) -> None:
     seen: list[dict[str, Any]] = []
     sweep_dir, _ = quadratic_sweep(
         ["hydra/sweeper=bayes", "+search_space=conditional", "hydra.sweeper.n_trials=10",
-         "hydra.sweeper.n_initial_points=4", "hydra.sweeper.seed=0"],
+         "hydra.sweeper.n_initial_points=4", "hydra.sweeper.seed=0", f"hydra.sweeper.backend={backend}"],
         task=recording_task(seen),
     )
     assert len(seen) == 10
