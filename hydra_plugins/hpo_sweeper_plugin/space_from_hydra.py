@@ -9,17 +9,20 @@ Hydra's config loader, once, before job 0.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from hpo_sweeper.conditions import split_conditions
+from hpo_sweeper.conditions import fix_parents, split_conditions
 from hpo_sweeper.grammar import Fixed, Passthrough, parse_override, parse_spec
 from hpo_sweeper.settings import SweepConfigError
-from hpo_sweeper.space import Kind, Parameter, SearchSpace
+from hpo_sweeper.space import Kind, Parameter, SearchSpace, SearchSpaceError
 
 __all__ = ["build_space", "check_group_choices", "representative_point"]
+
+log = logging.getLogger("hpo_sweeper")
 
 
 def build_space(
@@ -37,16 +40,54 @@ def build_space(
     specs, when, forbidden = split_conditions(params or {})  # 'when' and 'forbidden': hpo_sweeper.conditions
     for name, spec in specs.items():
         entries[str(name)] = parse_spec(str(name), spec, config_loader)
+    # keys the conditions name: the parents of a 'when', and those of a forbidden entry
+    parents = {str(p) for spec in [*when.values(), *forbidden] if isinstance(spec, Mapping) for p in spec}
+    from_command_line: set[str] = set()  # searched keys the command line set: never silently dropped
+    fixed_parents: dict[str, Any] = {}  # parents the file searches, fixed on the command line
+    parent_params: dict[str, Parameter] = {}
     for line in arguments:
         parsed = parse_override(line, config_loader)
-        if isinstance(parsed, Fixed):  # a plain override: hand it on exactly as typed
-            parsed = Passthrough(parsed.name, line)
+        if isinstance(parsed, Fixed):
+            bare = _bare(parsed.name)
+            if bare in when:
+                # A fixed value for a conditional key: the narrowest range. It keeps the file's
+                # 'when' (passed only to the jobs of its branch) and is recorded like any parameter.
+                entries[bare] = Parameter(bare, Kind.CATEGORICAL, choices=(parsed.value,))
+                from_command_line.add(bare)
+                continue
+            if bare in parents and isinstance(entries.get(bare), Parameter):
+                # A fixed parent: the sweep keeps to that branch (conditions.fix_parents); a fixed key of a
+                # forbidden entry decides whether the entry can still match.
+                parent = entries[bare]
+                assert isinstance(parent, Parameter)
+                fixed_parents[bare], parent_params[bare] = parsed.value, parent
+            parsed = Passthrough(parsed.name, line)  # a plain override: hand it on exactly as typed
         if isinstance(parsed, Passthrough):
-            entries[_bare(parsed.key)] = parsed
+            bare = _bare(parsed.key)
+            if bare not in fixed_parents and (bare in when or bare in parents):
+                role = "is conditional (it has a 'when')" if bare in when else "is named by a 'when' or 'forbidden'"
+                raise SearchSpaceError(
+                    f"override {line!r}: '{bare}' {role} in the search space, and a deletion or an addition "
+                    f"(~, +, ++, @package) of it cannot follow the branch; write {bare}=<value> or {bare}=<sweep>"
+                )
+            entries[bare] = parsed
             continue
         bare = _bare(parsed.name)
         prefixes[bare] = parsed.name[: len(parsed.name) - len(bare)]
-        entries[bare] = dataclasses.replace(parsed, name=bare)
+        entries[bare] = dataclasses.replace(parsed, name=bare)  # a command-line range: the file's 'when' stays
+        from_command_line.add(bare)
+    if fixed_parents:
+        when, forbidden, dropped = fix_parents(when, forbidden, fixed_parents, parent_params)
+        for key in dropped:
+            if key in from_command_line:
+                raise SearchSpaceError(
+                    f"parameter '{key}': the command line sets it, but its 'when' can never hold with "
+                    f"{', '.join(f'{k}={v!r}' for k, v in fixed_parents.items())} from the command line"
+                )
+            del entries[key]
+        if dropped:
+            log.info("%s fixed on the command line: searching only that branch; not searched: %s",
+                     ", ".join(f"{k}={v!r}" for k, v in fixed_parents.items()), ", ".join(dropped))
     searched = tuple(e for e in entries.values() if isinstance(e, Parameter))
     fixed = {e.name: e.value for e in entries.values() if isinstance(e, Fixed)}
     passthrough = {k: e.text for k, e in entries.items() if isinstance(e, Passthrough)}
