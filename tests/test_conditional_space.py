@@ -231,3 +231,25 @@ def test_skopt_is_told_one_constant_for_each_inactive_dimension() -> None:
     assert all(r["momentum"] == pytest.approx(mid) and r["nesterov"] == "0" for r in adam), adam
     assert all(r["beta2"] == pytest.approx((0.9 + 0.9999) / 2) for r in sgd), sgd
     assert len({r["momentum"] for r in sgd}) > 1  # active: the real values
+
+
+def test_fixing_a_parent_keeps_to_its_branch() -> None:
+    """What the command line's ``opt=adam`` does to the tree (conditions.fix_parents): sgd's children
+    go, with their own children (dampening hangs on nesterov), adam's lose the condition."""
+    from hpo_sweeper.conditions import fix_parents, split_conditions
+
+    space = SearchSpace.from_config(TREE)
+    _, when, _ = split_conditions(TREE)
+    forbidden = [{"opt": "sgd", "lr": 0.1}, {"opt": "adam", "lr": 0.1}, {"nesterov": True}]
+    opt = {"opt": space.params[0]}
+    remaining, kept, dropped = fix_parents(when, forbidden, {"opt": "adam"}, opt)
+    assert dropped == ["momentum", "nesterov", "dampening"]
+    assert remaining == {}  # beta2's 'when' held: searched in every job
+    assert kept == [{"lr": 0.1}]  # sgd's entry cannot match, nesterov is gone; adam's keeps its other key
+    remaining, kept, dropped = fix_parents(when, forbidden, {"opt": "sgd"}, opt)
+    assert dropped == ["beta2"] and set(remaining) == {"dampening"}
+    assert kept == [{"lr": 0.1}, {"nesterov": True}]
+    with pytest.raises(SearchSpaceError, match=r"forbidden\[0\] forbids every configuration .* opt='sgd'"):
+        fix_parents(when, [{"opt": "sgd"}], {"opt": "sgd"}, opt)
+    with pytest.raises(SearchSpaceError, match=r"parameter 'beta2': when: 'adma' is not a value the parent 'opt'"):
+        fix_parents({"beta2": {"opt": "adma"}}, [], {"opt": "sgd"}, opt)
