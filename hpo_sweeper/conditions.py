@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hpo_sweeper.space import Parameter
 
-__all__ = ["FORBIDDEN_KEY", "WHEN_KEY", "Condition", "check", "split_conditions", "topological_order"]
+__all__ = ["FORBIDDEN_KEY", "WHEN_KEY", "Condition", "check", "fix_parents", "split_conditions", "topological_order"]
 
 #: The key of a parameter's dict spec that makes it conditional.
 WHEN_KEY = "when"
@@ -154,6 +154,82 @@ def _is_choice_value(p: Parameter, values: Any) -> bool:
     from hpo_sweeper.space import _hashable
 
     return any(_hashable(c) == _hashable(values) for c in p.choices)
+
+
+def fix_parents(
+    when: Mapping[str, Any],
+    forbidden: Sequence[Any],
+    fixed: Mapping[str, Any],
+    parents: Mapping[str, Parameter],
+) -> tuple[dict[str, Any], list[Any], list[str]]:
+    """Keep to one branch: the command line fixed some parents the space searched (``optim.name=sgd``).
+
+    ``fixed`` maps those parents to their value, ``parents`` to the parameter the space had for them
+    (a ``when`` value must still be one it could take: a typo stays an error). A child whose ``when``
+    asks another value of a fixed parent (or whose parent is dropped) is dropped: searched nowhere,
+    passed to no job. A fixed parent that satisfies a ``when`` leaves it (an empty ``when``: the child
+    is searched in every job). A forbidden entry that names a dropped key, or another value of a fixed
+    parent, can never match and goes; a fixed parent's own value leaves the entry; an entry left empty
+    forbids everything, an error.
+
+    Returns (the conditions that remain, the forbidden entries that remain, the dropped keys in order).
+    """
+    from hpo_sweeper.space import SearchSpaceError, _hashable
+
+    def allowed(where: str, parent: str, values: Any) -> set[Any]:
+        p = parents[parent]
+        out = set()
+        for v in values if isinstance(values, (list, tuple)) else [values]:
+            try:
+                out.add(_hashable(p.validate(v)))
+            except SearchSpaceError as e:
+                raise SearchSpaceError(f"{where}: {v!r} is not a value the parent '{parent}' can take ({e})") from None
+        return out
+
+    fixed_h = {k: _hashable(v) for k, v in fixed.items()}
+    remaining = {c: dict(spec) if isinstance(spec, Mapping) else spec for c, spec in when.items()}
+    dropped: list[str] = []
+    changed = True
+    while changed:  # a dropped child may be a parent in turn: its children go too
+        changed = False
+        for child, spec in list(remaining.items()):
+            if not isinstance(spec, Mapping):
+                continue  # malformed: check() names it
+            gone = any(str(p) in dropped for p in spec) or any(
+                str(p) in fixed_h and fixed_h[str(p)] not in allowed(f"parameter '{child}': when", str(p), v)
+                for p, v in spec.items())
+            if gone:
+                del remaining[child]
+                dropped.append(child)
+                changed = True
+    for child, spec in list(remaining.items()):
+        if isinstance(spec, Mapping):
+            spec = {p: v for p, v in spec.items() if str(p) not in fixed_h}
+            if spec:
+                remaining[child] = spec
+            else:
+                del remaining[child]  # every parent fixed to an allowed value: always active
+    kept: list[Any] = []
+    for i, entry in enumerate(forbidden):
+        if not isinstance(entry, Mapping):
+            kept.append(entry)  # malformed: check() names it
+            continue
+        if any(str(k) in dropped for k in entry):
+            continue
+        rest = {}
+        matches = True
+        for k, v in entry.items():
+            if str(k) in fixed_h:
+                matches = matches and fixed_h[str(k)] in allowed(f"forbidden[{i}]", str(k), v)
+            else:
+                rest[k] = v
+        if not matches:
+            continue
+        if not rest:
+            shown = ", ".join(f"{k}={fixed[str(k)]!r}" for k in entry)
+            raise SearchSpaceError(f"forbidden[{i}] forbids every configuration once the command line fixes {shown}")
+        kept.append(rest)
+    return remaining, kept, dropped
 
 
 def topological_order(params: Sequence[Parameter], conditions: Mapping[str, Condition]) -> list[str]:

@@ -96,7 +96,8 @@ def test_forbidden_combinations_are_never_proposed() -> None:
         space.validate({"opt": "sgd", "batch": 1024, "momentum": 0.6})
 
 
-def test_bayes_proposes_only_complete_allowed_configurations() -> None:
+@pytest.mark.parametrize("backend", ["jax", "skopt"])
+def test_bayes_proposes_only_complete_allowed_configurations(backend: str) -> None:
     from hpo_sweeper.optimizers.bayes import BayesOptimizer
 
     space = SearchSpace.from_config({
@@ -106,7 +107,8 @@ def test_bayes_proposes_only_complete_allowed_configurations() -> None:
         "beta": {"type": "float", "low": 0.0, "high": 1.0, "when": {"opt": "adam"}},
         "forbidden": [{"opt": "adam", "x": [0.0, 1.0]}],
     })
-    opt = BayesOptimizer(space, seed=0, n_initial_points=6)
+    fast = {"n_points": 300, "n_restarts_optimizer": 1} if backend == "skopt" else {}
+    opt = BayesOptimizer(space, seed=0, n_initial_points=6, backend=backend, engine_options=fast)
 
     def f(p: dict) -> float:  # the optimum, 0, lies in the sgd branch at x = 0.3, momentum = 0.8
         if p["opt"] == "sgd":
@@ -203,3 +205,51 @@ def test_resume_and_warm_start_keep_inactive_cells_empty(tmp_path: Any) -> None:
     second.optimize(objective, 3)
     for r in read_trials(tmp_path / "second"):
         assert (r["momentum"] == "") == (r["opt"] == "adam"), r
+
+
+def test_skopt_is_told_one_constant_for_each_inactive_dimension() -> None:
+    """skopt has no conditions: an observation's inactive parameters reach it as one constant
+    each (the middle of a numeric range, a categorical's first choice), so within a branch the
+    GP sees that dimension as constant, as the JAX engine's imputation does."""
+    from hpo_sweeper.optimizers.bayes import BayesOptimizer
+
+    space = SearchSpace.from_config(TREE)
+    opt = BayesOptimizer(space, seed=1, n_initial_points=6, backend="skopt",
+                         engine_options={"n_points": 300, "n_restarts_optimizer": 1})
+    for _ in range(5):
+        batch = opt.ask(2)
+        for p in batch:
+            assert set(p) - set(space.fixed) == set(space.active(p)), p
+        opt.tell(batch, [p["lr"] + (p.get("momentum", 0.0) if p["opt"] == "sgd" else 0.3) for p in batch])
+    told = opt.engine_state.opt.Xi
+    names = [p.name for _, p in opt.engine_state.searched]
+    rows = [dict(zip(names, x)) for x in told]
+    adam = [r for r in rows if r["opt"] == str(space.params[0].index_of("adam"))]
+    sgd = [r for r in rows if r["opt"] == str(space.params[0].index_of("sgd"))]
+    assert adam and sgd  # both branches observed (else the test would not bite)
+    mid = (0.5 + 0.99) / 2
+    assert all(r["momentum"] == pytest.approx(mid) and r["nesterov"] == "0" for r in adam), adam
+    assert all(r["beta2"] == pytest.approx((0.9 + 0.9999) / 2) for r in sgd), sgd
+    assert len({r["momentum"] for r in sgd}) > 1  # active: the real values
+
+
+def test_fixing_a_parent_keeps_to_its_branch() -> None:
+    """What the command line's ``opt=adam`` does to the tree (conditions.fix_parents): sgd's children
+    go, with their own children (dampening hangs on nesterov), adam's lose the condition."""
+    from hpo_sweeper.conditions import fix_parents, split_conditions
+
+    space = SearchSpace.from_config(TREE)
+    _, when, _ = split_conditions(TREE)
+    forbidden = [{"opt": "sgd", "lr": 0.1}, {"opt": "adam", "lr": 0.1}, {"nesterov": True}]
+    opt = {"opt": space.params[0]}
+    remaining, kept, dropped = fix_parents(when, forbidden, {"opt": "adam"}, opt)
+    assert dropped == ["momentum", "nesterov", "dampening"]
+    assert remaining == {}  # beta2's 'when' held: searched in every job
+    assert kept == [{"lr": 0.1}]  # sgd's entry cannot match, nesterov is gone; adam's keeps its other key
+    remaining, kept, dropped = fix_parents(when, forbidden, {"opt": "sgd"}, opt)
+    assert dropped == ["beta2"] and set(remaining) == {"dampening"}
+    assert kept == [{"lr": 0.1}, {"nesterov": True}]
+    with pytest.raises(SearchSpaceError, match=r"forbidden\[0\] forbids every configuration .* opt='sgd'"):
+        fix_parents(when, [{"opt": "sgd"}], {"opt": "sgd"}, opt)
+    with pytest.raises(SearchSpaceError, match=r"parameter 'beta2': when: 'adma' is not a value the parent 'opt'"):
+        fix_parents({"beta2": {"opt": "adma"}}, [], {"opt": "sgd"}, opt)

@@ -16,6 +16,13 @@ Mapping of the space onto skopt dimensions (notation: ``d`` parameters):
   None, bools and mixed-type categories, so it never sees the values themselves
 * a parameter with one level is constant and is kept out of skopt altogether
 
+Conditional spaces (``when``): skopt knows no conditions, so it searches every dimension and
+the front drops the inactive ones from each proposal (``SearchSpace.from_features`` prunes it)
+and replaces a forbidden or repeated one. An observation's inactive parameter is told to skopt
+as one constant per parameter, the imputation the JAX engine uses: a numeric one at the value of
+``INACTIVE_UNIT`` (the middle of its range), a categorical one as its first choice; within a
+branch the GP sees the dimension as constant, and the parent's own dimension tells branches apart.
+
 State (``SkoptState``): one ``skopt.Optimizer`` holds the real observations. While the observations only
 grow (the usual case), the new ones are told to it in one call (skopt refits its GP from
 scratch on every ``tell``, so one call means one fit); when the list changed otherwise
@@ -158,8 +165,9 @@ class SkoptState:
         for j, p in self.searched:
             col = self.layout.column[j]
             if p.kind is Kind.CATEGORICAL:
+                # argmax of an inactive parameter's all-zero group is 0: its first choice, by design
                 out.append(str(int(np.argmax(x[col : col + len(p.choices)]))))
-            else:
+            else:  # an inactive one's INACTIVE_UNIT decodes to the middle of its range
                 out.append(_encode(p, p.from_unit(x[col])))
         return out
 

@@ -30,7 +30,12 @@ from hpo_sweeper.trials import Trial
 from hydra_plugins.hpo_sweeper_plugin.async_launch import async_driver
 from hydra_plugins.hpo_sweeper_plugin.job import TimedTask, job_result
 from hydra_plugins.hpo_sweeper_plugin.launcher_info import launcher_workers, warn_idle_workers
-from hydra_plugins.hpo_sweeper_plugin.space_from_hydra import build_space, check_group_choices, representative_point
+from hydra_plugins.hpo_sweeper_plugin.space_from_hydra import (
+    build_space,
+    check_group_choices,
+    params_overrides,
+    representative_point,
+)
 
 __all__ = ["SweeperAdapter"]
 
@@ -62,8 +67,9 @@ class SweeperAdapter:
     def sweep(self, arguments: list[str]) -> list[list[JobReturn]]:
         s = self._intake()
         # Everything the user wrote is checked here, before the store is touched or a job runs.
+        params, lines = params_overrides(self.config, self.hydra_context.config_loader, s.get("params"))
         space, self.job_keys, self.passthrough, self.prefixes = build_space(
-            s.get("params"), arguments, config_loader=self.hydra_context.config_loader
+            params, [*lines, *arguments], config_loader=self.hydra_context.config_loader
         )
         self.sweep_dir = Path(str(self.config.hydra.sweep.dir))
         fields = SweepSettings.field_names()
