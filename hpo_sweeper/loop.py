@@ -442,6 +442,7 @@ class SweepLoop:
             extra=extra,
             last_steps=self.curves.last_steps(),
             constraints=list(self.settings.constraints) if self._constrained else None,
+            ref_point=self.settings.ref_point,
         )
 
     def _tell(self, trials: Sequence[Trial]) -> None:

@@ -17,7 +17,7 @@ import yaml
 
 from hpo_sweeper import trials_csv
 from hpo_sweeper.files import atomic_write
-from hpo_sweeper.objectives import is_multi, objective_names, solutions
+from hpo_sweeper.objectives import front_hypervolume, is_multi, objective_names, solutions
 from hpo_sweeper.trials import Trial, TrialStatus
 
 __all__ = ["RESULTS_FILE", "TRIALS_FILE", "best_trial", "write_results", "write_trials_csv"]
@@ -44,9 +44,11 @@ def results_summary(
     objective: Any,
     extra: dict[str, Any] | None = None,
     constraints: Sequence[str] | None = None,
+    ref_point: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """``constraints``: the constraint keys of a sweep whose trials can be infeasible (None: none can,
-    and the file holds what it always held)."""
+    and the file holds what it always held). ``ref_point``: a multi-objective sweep's hypervolume
+    reference (None: the default, ``pareto.reference_point``)."""
     best = best_trial(trials, direction)
     out: dict[str, Any] = {
         "name": name,
@@ -67,6 +69,9 @@ def results_summary(
     if is_multi(direction):  # the Pareto front, under the key the Optuna sweeper writes
         out["solutions"] = [{**s, "params": _plain(s["params"])} for s in solutions(trials, direction)]
         out["n_feasible"] = sum(t.status is TrialStatus.COMPLETED and t.values is not None for t in trials)
+        hv = front_hypervolume(trials, direction, ref_point)
+        out["hypervolume"], out["ref_point"] = (hv[0], hv[1]) if hv else (None, None if ref_point is None
+                                                                            else list(ref_point))
     if constraints is not None:
         # Completed is feasible: an infeasible trial has its own status, and never a place above.
         out["n_feasible"] = sum(t.status is TrialStatus.COMPLETED for t in trials)
@@ -89,6 +94,7 @@ def write_results(
     extra: dict[str, Any] | None = None,
     last_steps: Mapping[int, int] | None = None,
     constraints: Sequence[str] | None = None,
+    ref_point: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """Write both results files (none when ``sweep_dir`` is None); returns the summary of the YAML.
 
@@ -97,7 +103,7 @@ def write_results(
     if last_steps:
         extra = {**(extra or {}), "total_steps": sum(last_steps.values())}
     summary = results_summary(trials, name=name, direction=direction, objective=objective, extra=extra,
-                              constraints=constraints)
+                              constraints=constraints, ref_point=ref_point)
     if sweep_dir is None:
         return summary
     sweep_dir = Path(sweep_dir)
