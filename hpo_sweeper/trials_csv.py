@@ -28,6 +28,8 @@ __all__ = ["TRIAL_COLUMNS", "CsvRow", "TrialsCsvError", "constraint_column", "fo
 
 #: The trial columns of trials.csv; a parameter of the same name gets the column ``params.<name>``.
 TRIAL_COLUMNS = ("number", "value", "status", "error", "duration_s", "started_at", "last_step")
+#: A constraint's column is ``constraint.<key>`` (read back as no parameter).
+_CONSTRAINT_PREFIX = "constraint."
 
 
 class TrialsCsvError(HpoSweeperError, ValueError):
@@ -86,7 +88,7 @@ def to_text(
 
 def constraint_column(key: str) -> str:
     """The trials.csv column of a constraint: prefixed, so it never takes a parameter's or objective's name."""
-    return f"constraint.{key}"
+    return f"{_CONSTRAINT_PREFIX}{key}"
 
 
 def _vector_cells(t: Trial, n: int) -> list[str]:
@@ -119,7 +121,7 @@ def read_rows(path: Path, space: SearchSpace | None = None) -> Iterator[CsvRow]:
                     if column is None or cell is None:
                         continue
                     if by_column is None:
-                        if column not in TRIAL_COLUMNS:
+                        if column not in TRIAL_COLUMNS and not column.startswith(_CONSTRAINT_PREFIX):
                             params[column.removeprefix("params.")] = _guess(cell)
                     elif column in by_column:
                         parsed = _parse_cell(by_column[column], cell)
