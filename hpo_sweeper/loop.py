@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hpo_sweeper.constraints import is_out_of_memory, model_record, read_constraint_values, violated
 from hpo_sweeper.drivers import Abandoned, Driver, Event, Finished, JobResult, LaunchFailed, Reported, Started
 from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.job_records import bound_text
@@ -98,6 +99,9 @@ class SweepLoop:
         self._solo: list[dict[str, Any]] = []
         #: Intermediate values from the jobs' report files into the store (issue #14).
         self.curves = CurveIngest(self.sweep_dir, self.trials)
+        self._constraints = self.settings.constraint_list
+        #: Whether trials can be infeasible (constraints, or out-of-memory crashes counted so).
+        self._constrained = bool(self._constraints) or self.settings.oom_infeasible
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -127,8 +131,15 @@ class SweepLoop:
         finally:
             self.driver.close()
         summary = self.write()
-        if len(self.trials) > 0 and not any(t.status in (TrialStatus.COMPLETED, TrialStatus.PRUNED)
-                                            for t in self.trials):
+        if self._constrained and not self.trials.count(TrialStatus.COMPLETED) and \
+                self.trials.count(TrialStatus.INFEASIBLE):
+            # A result, not a failure: the constraints cannot be met where the sweep looked.
+            log.warning("No trial was feasible: all %d that ran broke a constraint%s (optimization_results.yaml "
+                        "has no best); loosen the constraints or the search space",
+                        self.trials.count(TrialStatus.INFEASIBLE),
+                        " or ran out of memory" if self.settings.oom_infeasible else "")
+        if len(self.trials) > 0 and not any(
+                t.status in (TrialStatus.COMPLETED, TrialStatus.PRUNED, TrialStatus.INFEASIBLE) for t in self.trials):
             raise SweepFailed(f"every trial failed ({len(self.trials)} of {len(self.trials)}); {self._first_errors()}")
         return summary
 
@@ -159,7 +170,7 @@ class SweepLoop:
         for event in events:
             finished += self._handle(event)
         if finished:
-            self.optimizer.tell([t.params for t in finished], [_told(t) for t in finished])
+            self._tell(finished)
             for t in finished:
                 self._log_trial(t)
         self.write()
@@ -219,12 +230,13 @@ class SweepLoop:
                 rerun.append(t.params)
         done = [t for t in self.trials if t.status is not TrialStatus.RUNNING]
         if done:
-            self.optimizer.tell([t.params for t in done], [_told(t) for t in done])
+            self._tell(done)
         if previous:  # said even when every earlier trial runs again (none had finished)
             log.info(
-                "Resuming: %d trials finished earlier (%d completed, %d failed%s), %d to run again",
+                "Resuming: %d trials finished earlier (%d completed, %d failed%s%s), %d to run again",
                 len(done), self.trials.count(TrialStatus.COMPLETED), self.trials.count(TrialStatus.FAILED),
-                f", {n} pruned" if (n := self.trials.count(TrialStatus.PRUNED)) else "", len(rerun),
+                f", {n} pruned" if (n := self.trials.count(TrialStatus.PRUNED)) else "",
+                f", {n} infeasible" if (n := self.trials.count(TrialStatus.INFEASIBLE)) else "", len(rerun),
             )
         # Each configuration is queued once, and never one that is already recorded.
         taken = self._taken_keys()
@@ -356,6 +368,7 @@ class SweepLoop:
     def _finish(self, trial: Trial, result: JobResult) -> Trial:
         value: float | None = None
         values: list[float] | None = None
+        measured: dict[str, float] | None = None
         error = bound_text(result.error)
         if result.pruned:
             status = TrialStatus.PRUNED
@@ -366,13 +379,21 @@ class SweepLoop:
                         values = extract_values(result.returned, self.settings.objective, len(self.settings.direction))
                     else:
                         value = extract_objective(result.returned, self.settings.objective)  # type: ignore[arg-type]
+                    if self._constraints:
+                        measured = read_constraint_values(result.returned, self._constraints)
                 except ObjectiveError as e:
                     error = bound_text(str(e))
+                    value, values = None, None
             status = TrialStatus.COMPLETED if error is None else TrialStatus.FAILED
+            if measured is not None and (broken := violated(measured, self._constraints)):
+                status, error = TrialStatus.INFEASIBLE, bound_text("infeasible: " + "; ".join(broken))
+            elif status is TrialStatus.FAILED and self.settings.oom_infeasible and is_out_of_memory(error):
+                status = TrialStatus.INFEASIBLE  # constraints_oom=infeasible: the error text stays as the reason
         done = trial.replace(
             status=status,
             value=value,
             values=values,
+            constraint_values=measured,
             error=error,
             started_at=result.started_at if result.started_at is not None else trial.started_at,
             duration_s=result.duration_s,
@@ -404,6 +425,8 @@ class SweepLoop:
             log.info("trial %d/%d value=%s %s", t.number, self.n_trials, shown, best_text)
         elif t.status is TrialStatus.PRUNED:
             log.info("trial %d/%d pruned %s", t.number, self.n_trials, best_text)
+        elif t.status is TrialStatus.INFEASIBLE:
+            log.info("trial %d/%d infeasible (%s) %s", t.number, self.n_trials, _oneline(t.error), best_text)
         else:
             log.warning("trial %d/%d failed: %s %s", t.number, self.n_trials, _oneline(t.error), best_text)
 
@@ -418,7 +441,18 @@ class SweepLoop:
             objective=self.settings.objective,
             extra=extra,
             last_steps=self.curves.last_steps(),
+            constraints=list(self.settings.constraints) if self._constrained else None,
+            ref_point=self.settings.ref_point,
         )
+
+    def _tell(self, trials: Sequence[Trial]) -> None:
+        """Tell the optimiser these finished trials (with what they say of the constraints)."""
+        params, told = [t.params for t in trials], [_told(t) for t in trials]
+        if not self._constrained:
+            self.optimizer.tell(params, told)
+            return
+        records = [model_record(t, self._constraints, self.settings.oom_infeasible) for t in trials]
+        self.optimizer.tell(params, told, constraints=records)
 
     def _check_early_stop(self) -> None:
         rule, best = self.early_stop, self.best()

@@ -17,7 +17,8 @@ from hpo_sweeper.objective import ObjectiveError, extract_objective
 from hpo_sweeper.trials import Trial, TrialStatus
 from hpo_sweeper.validation import SettingError
 
-__all__ = ["extract_values", "is_multi", "objective_names", "parse_directions", "pareto_trials", "solutions"]
+__all__ = ["extract_values", "front_hypervolume", "is_multi", "objective_names", "parse_directions", "pareto_trials",
+           "solutions"]
 
 
 def is_multi(direction: Any) -> bool:
@@ -93,3 +94,27 @@ def solutions(trials: Sequence[Trial], directions: Sequence[Direction | str]) ->
     """The front as optimization_results.yaml's ``solutions:`` (the Optuna sweeper's key)."""
     return [{"trial": t.number, "params": dict(t.params), "values": list(t.values or [])}
             for t in pareto_trials(trials, directions)]
+
+
+#: optimization_results.yaml's ``hypervolume`` is written up to this many objectives (3: 10 ms for 200 points)
+MAX_HV_OBJECTIVES = 3
+
+
+def front_hypervolume(
+    trials: Sequence[Trial], directions: Sequence[Direction | str], ref_point: Sequence[float] | None = None
+) -> tuple[float | None, list[float]] | None:
+    """The hypervolume of the completed (feasible) trials and the reference point it is measured
+    from, in the objectives' own units: ``ref_point`` as given, else ``pareto.reference_point``
+    (the worst feasible value plus 10 % of the range). None before any trial completed; the
+    volume is None with more than ``MAX_HV_OBJECTIVES`` objectives (the exact volume is
+    recomputed after every batch: 1 s for 50 points at m = 5, growing fast)."""
+    from hpo_sweeper.pareto import hypervolume, reference_point, to_minimize
+
+    done = [t.values for t in trials if t.status is TrialStatus.COMPLETED and t.values is not None]
+    if not done:
+        return None
+    Y = to_minimize(np.array(done, dtype=float), directions)
+    signs = to_minimize(np.ones((1, len(directions))), directions)[0]
+    ref = reference_point(Y) if ref_point is None else signs * np.asarray(ref_point, dtype=float)
+    volume = hypervolume(Y, ref) if len(directions) <= MAX_HV_OBJECTIVES else None
+    return volume, [float(v) for v in signs * ref]

@@ -31,6 +31,7 @@ def write_pareto_plot(trials: Sequence[Trial], directions: Sequence[Direction | 
     done = [t for t in trials if t.status is TrialStatus.COMPLETED and t.values is not None]
     if not done:
         return None
+    infeasible = [t for t in trials if t.status is TrialStatus.INFEASIBLE and t.values is not None]
     front = sorted(pareto_trials(done, directions), key=lambda t: t.values[0])  # type: ignore[index]
     pairs = list(itertools.combinations(range(len(names)), 2))
     cols = min(3, len(pairs))
@@ -39,6 +40,9 @@ def write_pareto_plot(trials: Sequence[Trial], directions: Sequence[Direction | 
     for ax, (i, j) in zip(axes.flat, pairs):
         ax.scatter([t.values[i] for t in done], [t.values[j] for t in done],  # type: ignore[index]
                    s=14, alpha=0.5, color="0.5", label="trial")
+        if infeasible:  # shown, never on the front
+            ax.scatter([t.values[i] for t in infeasible], [t.values[j] for t in infeasible],  # type: ignore[index]
+                       s=14, alpha=0.5, marker="x", color="C0", label="infeasible")
         ax.scatter([t.values[i] for t in front], [t.values[j] for t in front],  # type: ignore[index]
                    s=22, color="C3", label="Pareto front")
         if len(names) == 2:

@@ -55,7 +55,10 @@ def format_report(data: SweepData, top: int = 10) -> str:
     best = best_trial(trials, data.direction)
     n_done = sum(t.status is TrialStatus.COMPLETED for t in trials)
     n_failed = sum(t.status is TrialStatus.FAILED for t in trials)
-    lines = [f"{data.name or 'sweep'}: {len(trials)} trials ({n_done} completed, {n_failed} failed), {data.direction}"]
+    n_infeasible = sum(t.status is TrialStatus.INFEASIBLE for t in trials)
+    also = f", {n_infeasible} infeasible" if n_infeasible else ""
+    lines = [f"{data.name or 'sweep'}: {len(trials)} trials ({n_done} completed, {n_failed} failed{also}), "
+             f"{data.direction}"]
     if best is None:
         lines.append("No completed trial yet.")
         return "\n".join(lines)
@@ -63,7 +66,9 @@ def format_report(data: SweepData, top: int = 10) -> str:
     for k, v in best.params.items():
         lines.append(f"  {k} = {v!r}")
     sign = -1.0 if data.direction == "maximize" else 1.0
-    ranked = sorted((t for t in trials if t.value is not None), key=lambda t: (sign * t.value, t.number))[:top]  # type: ignore[operator]
+    # An infeasible trial has a value but no rank: it is never among the best.
+    ranked = sorted((t for t in trials if t.value is not None and t.status is not TrialStatus.INFEASIBLE),
+                    key=lambda t: (sign * t.value, t.number))[:top]  # type: ignore[operator]
     names = list(dict.fromkeys(k for t in ranked for k in t.params))
     header = ["rank", "trial", "value", *names]
     rows = [
@@ -96,10 +101,16 @@ def write_plots(data: SweepData, out_dir: str | Path) -> list[Path]:
         xs = [t.number for t in done]
         ys = [float(t.value) for t in done if t.value is not None]
         best, running = [], math.inf
-        for y in ys:
-            running = min(running, sign * y)
+        for t, y in zip(done, ys):
+            if t.status is not TrialStatus.INFEASIBLE:  # an infeasible value is never the best so far
+                running = min(running, sign * y)
             best.append(sign * running)
-        ax.scatter(xs, ys, s=14, alpha=0.6, label="trial value")
+        ok = [t.status is not TrialStatus.INFEASIBLE for t in done]
+        ax.scatter([x for x, k in zip(xs, ok) if k], [y for y, k in zip(ys, ok) if k], s=14, alpha=0.6,
+                   label="trial value")
+        if not all(ok):
+            ax.scatter([x for x, k in zip(xs, ok) if not k], [y for y, k in zip(ys, ok) if not k], s=14,
+                       marker="x", color="0.5", label="infeasible")
         ax.step(xs, best, where="post", color="C3", label="best so far")
         ax.legend()
     failed = [t.number for t in data.trials if t.status is TrialStatus.FAILED]

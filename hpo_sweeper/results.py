@@ -17,7 +17,7 @@ import yaml
 
 from hpo_sweeper import trials_csv
 from hpo_sweeper.files import atomic_write
-from hpo_sweeper.objectives import is_multi, objective_names, solutions
+from hpo_sweeper.objectives import front_hypervolume, is_multi, objective_names, solutions
 from hpo_sweeper.trials import Trial, TrialStatus
 
 __all__ = ["RESULTS_FILE", "TRIALS_FILE", "best_trial", "write_results", "write_trials_csv"]
@@ -37,8 +37,18 @@ def best_trial(trials: Iterable[Trial], direction: Any) -> Trial | None:
 
 
 def results_summary(
-    trials: Sequence[Trial], *, name: str, direction: Any, objective: Any, extra: dict[str, Any] | None = None
+    trials: Sequence[Trial],
+    *,
+    name: str,
+    direction: Any,
+    objective: Any,
+    extra: dict[str, Any] | None = None,
+    constraints: Sequence[str] | None = None,
+    ref_point: Sequence[float] | None = None,
 ) -> dict[str, Any]:
+    """``constraints``: the constraint keys of a sweep whose trials can be infeasible (None: none can,
+    and the file holds what it always held). ``ref_point``: a multi-objective sweep's hypervolume
+    reference (None: the default, ``pareto.reference_point``)."""
     best = best_trial(trials, direction)
     out: dict[str, Any] = {
         "name": name,
@@ -59,6 +69,16 @@ def results_summary(
     if is_multi(direction):  # the Pareto front, under the key the Optuna sweeper writes
         out["solutions"] = [{**s, "params": _plain(s["params"])} for s in solutions(trials, direction)]
         out["n_feasible"] = sum(t.status is TrialStatus.COMPLETED and t.values is not None for t in trials)
+        hv = front_hypervolume(trials, direction, ref_point)
+        out["hypervolume"], out["ref_point"] = (hv[0], hv[1]) if hv else (None, None if ref_point is None
+                                                                            else list(ref_point))
+    if constraints is not None:
+        # Completed is feasible: an infeasible trial has its own status, and never a place above.
+        out["n_feasible"] = sum(t.status is TrialStatus.COMPLETED for t in trials)
+        out["n_infeasible"] = sum(t.status is TrialStatus.INFEASIBLE for t in trials)
+        if out["n_feasible"] == 0 and out["n_infeasible"]:
+            out["feasibility"] = (f"no trial was feasible: all {out['n_infeasible']} that finished with a result broke "
+                                  "a constraint, so there is no best; loosen the constraints or the search space")
     out.update(extra or {})
     return out
 
@@ -73,6 +93,8 @@ def write_results(
     objective: Any,
     extra: dict[str, Any] | None = None,
     last_steps: Mapping[int, int] | None = None,
+    constraints: Sequence[str] | None = None,
+    ref_point: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """Write both results files (none when ``sweep_dir`` is None); returns the summary of the YAML.
 
@@ -80,14 +102,15 @@ def write_results(
     column and the YAML's ``total_steps`` (every step any trial trained, the compute spent)."""
     if last_steps:
         extra = {**(extra or {}), "total_steps": sum(last_steps.values())}
-    summary = results_summary(trials, name=name, direction=direction, objective=objective, extra=extra)
+    summary = results_summary(trials, name=name, direction=direction, objective=objective, extra=extra,
+                              constraints=constraints, ref_point=ref_point)
     if sweep_dir is None:
         return summary
     sweep_dir = Path(sweep_dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(sweep_dir / RESULTS_FILE, yaml.safe_dump(summary, sort_keys=False, allow_unicode=True))
     names = objective_names(objective, len(direction)) if is_multi(direction) else ()
-    atomic_write(sweep_dir / TRIALS_FILE, trials_csv.to_text(trials, param_names, last_steps, names))
+    atomic_write(sweep_dir / TRIALS_FILE, trials_csv.to_text(trials, param_names, last_steps, names, constraints or ()))
     return summary
 
 

@@ -127,6 +127,12 @@ def describe_settings_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> 
         parts.append(f"overrides changed (removed {gone}, added {added})")
     if old.get("pruner") != new.get("pruner"):  # absent: the default, no pruner (hpo_sweeper.sweep)
         parts.append(f"pruner changed from {old.get('pruner') or 'none'} to {new.get('pruner') or 'none'}")
+    # Which trials are infeasible (absent: the defaults, no constraints and out-of-memory crashes failed).
+    if old.get("constraints") != new.get("constraints"):
+        parts.append(f"constraints changed from {old.get('constraints') or {}} to {new.get('constraints') or {}}")
+    if old.get("constraints_oom") != new.get("constraints_oom"):
+        parts.append(f"constraints_oom changed from {old.get('constraints_oom') or 'failed'} to "
+                     f"{new.get('constraints_oom') or 'failed'}")
     if "options" in old and old.get("kind") == new.get("kind"):
         before, after = old["options"], new.get("options", {})
         parts += [f"{k} changed from {before.get(k)} to {after.get(k)}"

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hpo_sweeper.constraints import OOM_CHOICES, Constraint, parse_constraints
 from hpo_sweeper.direction import Direction
 from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.objectives import check_objective_keys, is_multi, parse_directions
@@ -112,6 +113,14 @@ class SweepSettings:
     schedule: str = "batch"
     # async: trials in flight at most; null: the launcher's parallelism, else batch_size, else 1.
     max_concurrent: int | None = None
+    # Bounds on keys of the returned dict ({metrics.memory_gb: {max: 40}}): a trial outside them is
+    # infeasible, never the best (hpo_sweeper/constraints.py; README "Constraints").
+    constraints: dict[str, Any] = field(default_factory=dict)
+    # failed | infeasible: what a trial that crashed out of memory counts as.
+    constraints_oom: str = "failed"
+    # A multi-objective sweep's hypervolume reference point, one number per objective in its own
+    # units; null: the worst feasible value + 10 % of the range (pareto.reference_point).
+    ref_point: list[float] | None = None
 
     def __post_init__(self) -> None:
         e = SweepConfigError
@@ -166,6 +175,48 @@ class SweepSettings:
                     "its trials' intermediate values; set pruner.type=none or give one direction")
         check_choice("schedule", self.schedule, ("batch", "async"), error=e)
         check_int("max_concurrent", self.max_concurrent, low=1, allow_none=True, error=e)
+        self._check_constraints()
+        self._check_ref_point()
+
+    def _check_constraints(self) -> None:
+        e = SweepConfigError
+        parsed = parse_constraints(self.constraints, error=e)
+        object.__setattr__(self, "constraints", {c.key: c.as_setting() for c in parsed})
+        check_choice("constraints_oom", self.constraints_oom, OOM_CHOICES, error=e)
+        if not parsed:
+            return
+        if self.objective is None:
+            raise e("constraints read keys of the dict the task returns, but objective is null (the task returns "
+                    "a bare number, which has no constraint values): set objective to the key of the number to "
+                    f"optimise{' (a list of keys, one per direction)' if self.multi_objective else ''}")
+        if self.warm_start:
+            raise e("warm_start trials have no constraint values: it cannot seed a constrained sweep; remove "
+                    "warm_start or constraints")
+        if self.pruner.type.value != "none":
+            raise e("pruner with constraints is not supported: a pruned trial has no constraint values to judge; "
+                    "set pruner.type=none or remove constraints")
+
+    def _check_ref_point(self) -> None:
+        e = SweepConfigError
+        if self.ref_point is None:
+            return
+        if not self.multi_objective:
+            raise e("ref_point is the hypervolume reference of a multi-objective sweep (direction a list); a "
+                    "single-objective sweep has none: remove ref_point")
+        m = len(self.direction)
+        if not isinstance(self.ref_point, (list, tuple)) or len(self.ref_point) != m:
+            raise e(f"ref_point must be a list of {m} numbers (one per direction), got {self.ref_point!r}")
+        # check_number refuses nan and inf: an infinite reference makes every hypervolume infinite.
+        object.__setattr__(self, "ref_point", [check_number(f"ref_point[{i}]", v, error=e)
+                                               for i, v in enumerate(self.ref_point)])
+
+    @property
+    def constraint_list(self) -> list[Constraint]:
+        return parse_constraints(self.constraints, error=SweepConfigError)
+
+    @property
+    def oom_infeasible(self) -> bool:
+        return self.constraints_oom == "infeasible"
 
     @property
     def direction_enum(self) -> Direction:

@@ -71,6 +71,8 @@ CREATE TABLE IF NOT EXISTS intermediate (
 """
 #: Added for multi-objective sweeps (a JSON list per trial); a store written before it gains it on open.
 _VALUES_COLUMN = "objective_values"
+#: Added for constrained sweeps (a JSON mapping key -> value per trial), the same way.
+_CONSTRAINTS_COLUMN = "constraint_values"
 
 
 class StoreError(HpoSweeperError, RuntimeError):
@@ -105,6 +107,7 @@ class TrialStore(TrialLog):
                     with self._conn:
                         self._conn.executescript(_SCHEMA)
                         self._add_values_column()
+                        self._add_column(_CONSTRAINTS_COLUMN)
                 except sqlite3.DatabaseError as e:
                     raise self._corrupt(e) from None
             self._bound_query_time()
@@ -369,11 +372,37 @@ class TrialStore(TrialLog):
             self.conn.execute(f"ALTER TABLE trials ADD COLUMN {_VALUES_COLUMN} TEXT")
 
     def _has_values_column(self) -> bool:
-        return any(r[1] == _VALUES_COLUMN for r in self.conn.execute("PRAGMA table_info(trials)").fetchall())
+        return self._has_column(_VALUES_COLUMN)
+
+    def _add_column(self, name: str) -> None:
+        if not self._has_column(name):
+            self.conn.execute(f"ALTER TABLE trials ADD COLUMN {name} TEXT")
+
+    def _has_column(self, name: str) -> bool:
+        return any(r[1] == name for r in self.conn.execute("PRAGMA table_info(trials)").fetchall())
 
     def _write_values(self, c: sqlite3.Connection, t: Trial) -> None:
         if t.values is not None:  # single-objective trials leave the column empty
             c.execute(f"UPDATE trials SET {_VALUES_COLUMN}=? WHERE number=?", (json.dumps(t.values), t.number))
+        if t.constraint_values is not None:  # unconstrained sweeps leave it empty
+            c.execute(f"UPDATE trials SET {_CONSTRAINTS_COLUMN}=? WHERE number=?",
+                      (json.dumps(t.constraint_values), t.number))
+
+    def _read_constraint_values(self) -> dict[int, dict[str, float]]:
+        if not self._has_column(_CONSTRAINTS_COLUMN):
+            return {}
+        out: dict[int, dict[str, float]] = {}
+        for number, text in self.conn.execute(
+            f"SELECT number, {_CONSTRAINTS_COLUMN} FROM trials WHERE {_CONSTRAINTS_COLUMN} IS NOT NULL"
+        ).fetchmany(MAX_TRIALS + 1):
+            try:
+                values = json.loads(text)
+                if not isinstance(values, dict):
+                    raise ValueError(f"constraint values {text!r} are not a mapping")
+                out[int(number)] = {str(k): float(v) for k, v in values.items()}
+            except (TypeError, ValueError) as e:
+                raise self._corrupt(ValueError(f"trial {number}: {e}")) from None
+        return out
 
     def _read_values(self) -> dict[int, list[float]]:
         if not self._has_values_column():
@@ -405,6 +434,7 @@ class TrialStore(TrialLog):
             raise self._corrupt(ValueError(f"more than {MAX_TRIALS} trials"))
         rows.sort(key=lambda r: r[0] if isinstance(r[0], int) else -1)
         vectors = self._read_values()
+        constraint_values = self._read_constraint_values()
         out = []
         for r in rows:
             try:
@@ -420,7 +450,7 @@ class TrialStore(TrialLog):
             out.append(Trial(number=int(r[0]), params=params, status=status, value=numbers[0],
                              error=None if r[4] is None else str(r[4]), started_at=numbers[1],
                              duration_s=numbers[2], job_dir=None if r[7] is None else str(r[7]),
-                             values=vectors.get(int(r[0]))))
+                             values=vectors.get(int(r[0])), constraint_values=constraint_values.get(int(r[0]))))
         return out
 
     @contextlib.contextmanager

@@ -28,7 +28,7 @@ from typing import Any
 from hpo_sweeper.drivers import BatchDriver, Driver, ExecutorDriver, InlineDriver, JobResult, Objective
 from hpo_sweeper.loop import SweepFailed, SweepLoop
 from hpo_sweeper.optimizers.base import Optimizer
-from hpo_sweeper.optimizers.factory import check_kind, check_options, create_optimizer, option_defaults
+from hpo_sweeper.optimizers.factory import check_kind, check_options, create_optimizer, option_defaults, option_names
 from hpo_sweeper.pruning.channel import ChannelConfig, write_pruner_file
 from hpo_sweeper.pruning.settings import PrunerKind, PrunerSettings
 from hpo_sweeper.rerun import ENDED_BY_ITSELF, archive_finished_grid
@@ -48,7 +48,9 @@ __all__ = [
 log = logging.getLogger("hpo_sweeper")
 
 #: Optimiser options that may change when a sweep resumes (how, not what): left out of its identity.
-RESUMABLE_OPTIONS = frozenset({"engine_options", "n_trials", "direction"})  # direction: a key of its own
+# direction and constraints: keys of their own; ref_point steers the model only (a resumed sweep may change it).
+RESUMABLE_OPTIONS = frozenset({"engine_options", "n_trials", "direction", "constraints", "constraints_oom",
+                               "ref_point"})
 
 
 class Sweep:
@@ -140,8 +142,12 @@ class Sweep:
         return self._checked[n_trials]
 
     def _optimizer(self, seed: int | None, n_trials: int | None) -> Optimizer:
-        return create_optimizer(self.kind, self.space, seed=seed, direction=self.settings.direction,
-                                n_trials=n_trials, **self.options)
+        s = self.settings
+        # The settings a model uses (bayes); grid and random search record constraints, nothing more.
+        model = {"constraints": s.constraints, "constraints_oom": s.constraints_oom, "ref_point": s.ref_point}
+        model = {k: v for k, v in model.items() if k in option_names(self.kind)}
+        return create_optimizer(self.kind, self.space, seed=seed, direction=s.direction,
+                                n_trials=n_trials, **model, **self.options)
 
     def identity(self) -> dict[str, Any]:
         """What the stored trials mean: a resumed sweep must agree (``allow_settings_change``)."""
@@ -149,8 +155,12 @@ class Sweep:
         # The pruner decides which trials ran their full budget: a change is a change of meaning.
         # Left out at its default, so that stores written before pruning existed resume as before.
         pruner = {"pruner": s.pruner.to_dict()} if s.pruner != PrunerSettings() else {}
+        # Which trials are infeasible; likewise left out when unset.
+        feasibility = {k: v for k, v in (("constraints", s.constraints),
+                                         ("constraints_oom", s.constraints_oom if s.oom_infeasible else None)) if v}
         return json_normalised({
             "kind": self.kind, "direction": s.direction, "objective": s.objective, **self.identity_extra, **pruner,
+            **feasibility,
             # Unset options count at their defaults, so that leaving one out means what it says.
             "options": {k: v for k, v in {**option_defaults(self.kind), **self.options}.items()
                         if k not in RESUMABLE_OPTIONS},

@@ -4,9 +4,11 @@ A ``Trial`` is numbered by its job number (Hydra's ``hydra.job.num``), so the
 number in the results files names the job directory that produced it.
 
 A trial's life: proposed and recorded ``running``, started, (intermediate values
-reported), then finished as ``completed``, ``failed`` or ``pruned``. A pruned trial
-was stopped on purpose: it counts as finished, is never run again and is never
-the best trial (it did not run to its full budget).
+reported), then finished as ``completed``, ``failed``, ``pruned`` or ``infeasible``. A pruned
+trial was stopped on purpose: it counts as finished, is never run again and is never
+the best trial (it did not run to its full budget). An infeasible trial ran and broke a
+constraint (``hpo_sweeper.constraints``), or crashed out of memory with
+``constraints_oom=infeasible``: finished, never run again, not a failure, never the best.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ class TrialStatus(str, enum.Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     PRUNED = "pruned"
+    INFEASIBLE = "infeasible"
 
 
 #: The states a trial ends in; it never leaves them.
-FINISHED = frozenset({TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.PRUNED})
+FINISHED = frozenset({TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.PRUNED, TrialStatus.INFEASIBLE})
 
 
 class TrialPruned(Exception):
@@ -50,6 +53,9 @@ class Trial:
     # A multi-objective sweep (direction a list): one number per objective; ``value`` stays None.
     # Last, so that positional construction keeps its meaning.
     values: list[float] | None = None
+    # A constrained sweep: the value of each constraint key the task returned (None where it has
+    # none: failed, or crashed out of memory).
+    constraint_values: dict[str, float] | None = None
 
     @property
     def finished(self) -> bool:

@@ -23,10 +23,13 @@ from hpo_sweeper.errors import HpoSweeperError
 from hpo_sweeper.space import Kind, Parameter, SearchSpace
 from hpo_sweeper.trials import Trial
 
-__all__ = ["TRIAL_COLUMNS", "CsvRow", "TrialsCsvError", "format_cell", "param_column", "read_rows", "to_text"]
+__all__ = ["TRIAL_COLUMNS", "CsvRow", "TrialsCsvError", "constraint_column", "format_cell", "param_column", "read_rows",
+           "to_text"]
 
 #: The trial columns of trials.csv; a parameter of the same name gets the column ``params.<name>``.
 TRIAL_COLUMNS = ("number", "value", "status", "error", "duration_s", "started_at", "last_step")
+#: A constraint's column is ``constraint.<key>`` (read back as no parameter).
+_CONSTRAINT_PREFIX = "constraint."
 
 
 class TrialsCsvError(HpoSweeperError, ValueError):
@@ -52,17 +55,20 @@ def to_text(
     param_names: Sequence[str],
     last_steps: Mapping[int, int] | None = None,
     objective_names: Sequence[str] = (),
+    constraint_keys: Sequence[str] = (),
 ) -> str:
     """``last_steps`` (trial number -> the last step it reported): a ``last_step`` column after
     ``status``, written only when some trial reported (a sweep without reports keeps its columns).
-    ``objective_names`` (a multi-objective sweep): one more column per objective, at the end."""
+    ``objective_names`` (a multi-objective sweep): one more column per objective, at the end;
+    ``constraint_keys`` (a constrained sweep): then one column per constraint, ``constraint.<key>``."""
     steps = last_steps or {}
     extra_names = sorted({k for t in trials for k in t.params} - set(param_names))
     names = [*param_names, *extra_names]
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["number", *(param_column(n) for n in names), "value", "status",
-                     *(["last_step"] if steps else []), "error", "duration_s", "started_at", *objective_names])
+                     *(["last_step"] if steps else []), "error", "duration_s", "started_at", *objective_names,
+                     *(constraint_column(k) for k in constraint_keys)])
     for t in trials:
         writer.writerow([
             t.number,
@@ -74,8 +80,15 @@ def to_text(
             "" if t.duration_s is None else f"{t.duration_s:.3f}",
             "" if t.started_at is None else _iso(t.started_at),
             *_vector_cells(t, len(objective_names)),
+            *("" if t.constraint_values is None or k not in t.constraint_values else repr(t.constraint_values[k])
+              for k in constraint_keys),
         ])
     return buf.getvalue()
+
+
+def constraint_column(key: str) -> str:
+    """The trials.csv column of a constraint: prefixed, so it never takes a parameter's or objective's name."""
+    return f"{_CONSTRAINT_PREFIX}{key}"
 
 
 def _vector_cells(t: Trial, n: int) -> list[str]:
@@ -108,7 +121,7 @@ def read_rows(path: Path, space: SearchSpace | None = None) -> Iterator[CsvRow]:
                     if column is None or cell is None:
                         continue
                     if by_column is None:
-                        if column not in TRIAL_COLUMNS:
+                        if column not in TRIAL_COLUMNS and not column.startswith(_CONSTRAINT_PREFIX):
                             params[column.removeprefix("params.")] = _guess(cell)
                     elif column in by_column:
                         parsed = _parse_cell(by_column[column], cell)

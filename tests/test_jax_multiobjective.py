@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import numpy as np
 import pytest
@@ -116,11 +118,20 @@ def test_no_recompilation_within_a_bucket(data: tuple[np.ndarray, np.ndarray]) -
     state, key = mo.init_state(), jax.random.key(1)
     Xn, state = mo.suggest_multiobjective(X, Y, key, state=state, q=2)  # compiles fit, propose, believe
     X, Y = np.vstack([X, Xn]), np.vstack([Y, zdt1(Xn)])
-    before = mo.trace_counts()
-    for _ in range(4):  # n grows 14 -> 18, the front changes: same row and box buckets
-        Xn, state = mo.suggest_multiobjective(X, Y, key, state=state, q=2, X_pending=X[:1])
-        X, Y = np.vstack([X, Xn[:1]]), np.vstack([Y, zdt1(Xn[:1])])
-    assert mo.trace_counts() == before
+    traces: list[str] = []
+
+    def listener(event: str, duration: float, **kwargs: Any) -> None:
+        if event == "/jax/core/compile/jaxpr_trace_duration":
+            traces.append(str(kwargs.get("fun_name")))  # a (re)trace: a new program to compile
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        for _ in range(4):  # n grows 14 -> 18, the front changes: same row and box buckets
+            Xn, state = mo.suggest_multiobjective(X, Y, key, state=state, q=2, X_pending=X[:1])
+            X, Y = np.vstack([X, Xn[:1]]), np.vstack([Y, zdt1(Xn[:1])])
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert not [t for t in traces if t in ("_propose", "_believe", "fit")], traces
 
 
 def test_constraints_keep_proposals_feasible(data: tuple[np.ndarray, np.ndarray]) -> None:

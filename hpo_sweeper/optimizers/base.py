@@ -4,6 +4,8 @@
 is exhausted); ``tell(params, values)`` reports results in the user's own units.
 A value of None, NaN or +-inf marks a failed trial. Optimisers minimise
 internally: with ``direction="maximize"`` values are negated on the way in.
+``tell(..., constraints=)`` adds each trial's constraint values (``constraints.model_record``);
+grid and random search only keep them, the bayes optimiser models them.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ class Optimizer(ABC):
         self.direction = direction
         #: (configuration, value in the user's units or None when failed), in tell order.
         self.history: list[tuple[dict[str, Any], float | None]] = []
+        #: Beside ``history``: each trial's constraint values (NaN: unmeasured, crashed out of memory),
+        #: None where it says nothing of them (or the sweep has no constraints).
+        self.constraint_history: list[list[float] | None] = []
 
     @abstractmethod
     def ask(self, n: int = 1) -> list[dict[str, Any]]:
@@ -66,12 +71,21 @@ class Optimizer(ABC):
         self.direction = [d.value for d in self.directions]
         #: (configuration, values in the user's units or None when failed), in tell order.
         self.history = []
+        self.constraint_history = []
 
-    def tell(self, params: Sequence[Mapping[str, Any]], values: Sequence[Any]) -> None:
+    def tell(self, params: Sequence[Mapping[str, Any]], values: Sequence[Any],
+             constraints: Sequence[Sequence[float] | None] | None = None) -> None:
         """Report the results of evaluated configurations (with several objectives: a
-        sequence of m numbers per configuration, or None when it failed)."""
+        sequence of m numbers per configuration, or None when it failed).
+
+        ``constraints``: per configuration, its k constraint values (NaN where a crash out of
+        memory left one unmeasured; the value may then be None), or None (nothing known)."""
         if len(params) != len(values):
             raise OptimizerError(f"tell() got {len(params)} configurations but {len(values)} values")
+        if constraints is not None and len(constraints) != len(params):
+            raise OptimizerError(f"tell() got {len(params)} configurations but {len(constraints)} constraint rows")
+        self.constraint_history += [None if c is None else [float(x) for x in c]
+                                    for c in (constraints if constraints is not None else [None] * len(params))]
         if self.n_objectives > 1:
             for p, v in zip(params, values):
                 vec = self._vector(v)

@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -71,12 +71,33 @@ class BayesOptimizer(Optimizer):
         batch_strategy: str = "qei",
         n_trials: int | None = None,
         engine_options: Mapping[str, Any] | None = None,
+        constraints: Mapping[str, Any] | None = None,
+        constraints_oom: str = "failed",
+        ref_point: Sequence[float] | None = None,
     ) -> None:
         super().__init__(space, seed=seed, direction=direction)
         _check_choice("backend", backend, tuple(BACKENDS))
         if self.n_objectives > 1 and backend != "jax":
             raise OptimizerError(f"backend={backend!r} cannot run a multi-objective sweep (direction={direction!r}): "
                                  "use backend=jax, whose LogEHVI models each objective")
+        from hpo_sweeper.constraints import OOM_CHOICES, model_bounds, parse_constraints
+
+        _check_choice("constraints_oom", constraints_oom, OOM_CHOICES)
+        #: (k, 2) [lower, upper] of each modelled constraint column; None: an unconstrained model.
+        self._constraint_bounds: np.ndarray | None = None
+        if constraints or constraints_oom == "infeasible":
+            self._constraint_bounds = model_bounds(parse_constraints(constraints, error=OptimizerError),
+                                                   constraints_oom == "infeasible")
+            if backend != "jax":
+                raise OptimizerError(f"backend={backend!r} cannot model constraints (constraints or "
+                                     "constraints_oom=infeasible): use backend=jax, which weights its acquisition by "
+                                     "each constraint's probability of feasibility")
+        if ref_point is not None and (self.n_objectives == 1 or len(ref_point) != self.n_objectives):
+            raise OptimizerError(f"ref_point must hold one number per objective ({self.n_objectives}), got "
+                                 f"{list(ref_point)!r}")
+        #: the hypervolume reference point, minimised (a maximised objective's entry negated)
+        self._ref_point = None if ref_point is None else np.array(
+            [d.to_minimize(float(v)) for d, v in zip(self.directions, ref_point)])
         self._mo_state: Any = None
         _check_choice("initial_design", initial_design, SAMPLERS)
         _check_choice("acq_func", acq_func, ACQ_FUNCS)
@@ -128,7 +149,8 @@ class BayesOptimizer(Optimizer):
         self.engine_state: Any = self.engine.init(space.layout, self.engine_config)
         self._engine_calls = 0
         self._warmup = _Warmup(self.engine, space, self.engine_config) if (
-            backend in COMPILING_BACKENDS and self.n_objectives == 1) else None  # it compiles the 1-objective GP
+            backend in COMPILING_BACKENDS and self.n_objectives == 1 and self._constraint_bounds is None
+        ) else None  # it compiles the unconstrained 1-objective GP
 
     # --- ask ----------------------------------------------------------------------------------
 
@@ -136,7 +158,8 @@ class BayesOptimizer(Optimizer):
         out: list[dict[str, Any]] = []
         # Results told so far (an earlier run, a warm start) count toward the initial design.
         n_design = min(n, max(0, self.n_initial_points - max(self._n_design_used, len(self.history))))
-        X, y = self._observations() if self.n_objectives == 1 else self._mo_observations()
+        joint = self.n_objectives > 1 or self._constraint_bounds is not None
+        X, y, C = self._joint_observations() if joint else (*self._observations(), None)
         if len(y) < 2:  # a GP needs at least two finite results; keep filling the space
             n_design = n
         if n_design:
@@ -153,12 +176,15 @@ class BayesOptimizer(Optimizer):
                 [np.array([row for _, row in self._pending.values()]).reshape(-1, self.space.layout.n_features),
                  self.space.to_features(out)]
             )
-            if self.n_objectives > 1:
+            if joint:
                 from hpo_sweeper.engines.jax_gp.multiobjective import suggest_multiobjective
 
+                # One GP per objective and constraint (multiobjective.py); with one objective its
+                # exact 1-d LogEHVI is LogEI at the best feasible value, times P(feasible).
                 # The state counts the calls, so the same seed gives a fresh stream each call.
                 X_new, self._mo_state = suggest_multiobjective(
-                    X, y, self._entropy % 2**31, q=n - len(out), X_pending=X_pending, state=self._mo_state
+                    X, y, self._entropy % 2**31, q=n - len(out), X_pending=X_pending, state=self._mo_state,
+                    C=C, constraint_bounds=self._constraint_bounds, ref_point=self._ref_point,
                 )
             else:
                 X_new, self.engine_state = self.engine.suggest(
@@ -224,16 +250,41 @@ class BayesOptimizer(Optimizer):
             self._told_values = np.concatenate([self._told_values, v_new])
         return self._told_features, self._told_values
 
-    def _mo_observations(self) -> tuple[np.ndarray, np.ndarray]:
-        """``X: (n, D)`` features and ``Y: (n, m)`` values, minimised, of the completed trials
-        (a failed trial has no vector to stand in for: it is left out, its point stays seen)."""
+    def _joint_observations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """For the one-GP-per-output model: ``X: (n, D)`` features, ``Y: (n, m)`` values, minimised,
+        and (constrained) ``C: (n, k)`` constraint values of the trials it learns from.
+
+        Those are the trials with values (feasible or not) and, in a constrained sweep, the ones that
+        crashed out of memory (constraints_oom=infeasible): their values are imputed as the worst seen
+        on each objective, their constraint cells as the worst violation (``constraints.model_rows``).
+        A failed trial says nothing of either: it is left out, its point stays seen. A told value
+        with no constraint record (a Python caller's tell() without ``constraints=``) is left out
+        of a constrained model, which cannot judge its feasibility."""
+        from hpo_sweeper.constraints import model_rows
         from hpo_sweeper.pareto import to_minimize
 
-        done = [(p, v) for p, v in self.history if v is not None]
-        if not done:
-            return np.zeros((0, self.space.layout.n_features)), np.zeros((0, self.n_objectives))
-        X = self.space.to_features([p for p, _ in done])
-        return X, to_minimize(np.array([v for _, v in done], dtype=float), self.directions)
+        m, bounds = self.n_objectives, self._constraint_bounds
+        records = self.constraint_history + [None] * (len(self.history) - len(self.constraint_history))
+        rows = [i for i, ((_, v), c) in enumerate(zip(self.history, records))
+                if (c is not None or bounds is None) and (v is not None or c is not None)]
+        if not rows:
+            empty_c = None if bounds is None else np.zeros((0, len(bounds)))
+            return np.zeros((0, self.space.layout.n_features)), np.zeros((0, m)), empty_c
+        X = self.space.to_features([self.history[i][0] for i in rows])
+        raw = [self.history[i][1] for i in rows]
+        vec = [None if v is None else ([v] if m == 1 else v) for v in raw]
+        directions = self.directions if m > 1 else [self.direction]
+        Y = np.full((len(rows), m), np.nan)
+        for j, v in enumerate(vec):
+            if v is not None:
+                Y[j] = to_minimize(np.array([v], dtype=float), directions)[0]
+        missing = np.isnan(Y).any(axis=1)
+        if missing.any():
+            # Worst seen: a crashed trial is no better than any measured one (0 when none is measured).
+            Y[missing] = np.nanmax(Y[~missing], axis=0) if (~missing).any() else 0.0
+        if bounds is None:
+            return X, Y, None
+        return X, Y, model_rows([records[i] for i in rows], bounds)
 
     def _observations(self) -> tuple[np.ndarray, np.ndarray]:
         """``X: (n, D)`` told features and ``y: (n,)`` their values, minimised, with failures

@@ -147,6 +147,14 @@ class SweeperConf:
     allow_settings_change: bool = False
     # Stop bad trials early from the values their jobs report (hpo_sweeper.report).
     pruner: PrunerConf = field(default_factory=PrunerConf)
+    # Bounds on keys of the returned dict, e.g. {metrics.memory_gb: {max: 40}}: a trial outside them is
+    # infeasible, never the best (README "Constraints"). Any: checked by hpo_sweeper.constraints by name.
+    constraints: Dict[str, Any] = field(default_factory=dict)
+    # failed | infeasible: what a trial that crashed out of memory counts as.
+    constraints_oom: str = "failed"
+    # Multi-objective: the hypervolume reference point, one number per objective in its own units;
+    # null: the worst feasible value + 10 % of the range. (Any: checked by name, not by OmegaConf.)
+    ref_point: Optional[Any] = None
 
     # --- keys of other sweepers, mapped to the settings above by hpo_sweeper.compat -------------
     # hydra-optuna-sweeper: an Optuna sampler block ({_target_: optuna.samplers.TPESampler, seed, ...});
@@ -324,6 +332,7 @@ def _sweeper_node(conf: type) -> DictConfig:
     mapping of config keys (no key is a typo of another), so struct mode guards nothing in it."""
     node = OmegaConf.structured(conf)
     OmegaConf.set_struct(node.params, False)
+    OmegaConf.set_struct(node.constraints, False)  # keys of the returned dict, like params' config keys
     return node
 
 

@@ -32,7 +32,8 @@ of the observed feasible values, fixed for the whole call.
 
 Compilation: arrays are padded (rows to ``N``, boxes to a power of two >= 64), so a sweep
 compiles the fit once per row bucket and the proposal once per (row, box) bucket:
-a 50-trial, 2-objective sweep runs one program of each. ``_trace_counter`` counts traces.
+a 50-trial, 2-objective sweep runs one program of each (tests count the traces of ``_propose``,
+``_believe`` and ``gp.fit`` with ``jax.monitoring``, as the single-objective engine's do).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from hpo_sweeper.engines.jax_gp.numerics import Safeguards, log_h, safeguards_fo
 from hpo_sweeper.engines.jax_gp.optim import lbfgs
 from hpo_sweeper.validation import check_int
 
-__all__ = ["MOConfig", "MOState", "init_state", "log_acquisition", "suggest_multiobjective", "trace_counts"]
+__all__ = ["MOConfig", "MOState", "init_state", "log_acquisition", "suggest_multiobjective"]
 
 #: smallest row bucket (as the single-objective engine: one program serves sweeps up to ~60 trials)
 MIN_BUCKET = 64
@@ -64,12 +65,6 @@ MIN_BOX_BUCKET = 64
 _LOWER_MARGIN = 100.0
 #: standardised constraint bounds are clamped here, so that +-inf never enters the program
 _BOUND_CLAMP = 1e6
-_trace_counter: dict[str, int] = {"propose": 0, "condition": 0}
-
-
-def trace_counts() -> dict[str, int]:
-    """Times each jitted function of this module (and gp.fit) was traced (== compiled)."""
-    return dict(_trace_counter)  # gp.fit no longer counts its traces (tests use jax.monitoring)
 
 
 class MOConfig(NamedTuple):
@@ -186,7 +181,6 @@ def _is_known(X: jax.Array, post: gp.Posterior) -> jax.Array:
 @partial(jax.jit, static_argnames=("cfg",))
 def _propose(posts: gp.Posterior, Xc: jax.Array, a: _AcqData, cfg: _Static) -> tuple[jax.Array, jax.Array]:
     """The best new point among candidates ``Xc: (M, d)`` and their ascents: ``(x: (d,), value)``."""
-    _trace_counter["propose"] += 1
     first = jax.tree.map(lambda t: t[0], posts)  # all outputs share X and the filled slots
     ac = log_acquisition(posts, Xc, a, cfg)
     ac = jnp.where(jnp.isfinite(ac) & ~_is_known(Xc, first), ac, -jnp.inf)
@@ -204,7 +198,6 @@ def _propose(posts: gp.Posterior, Xc: jax.Array, a: _AcqData, cfg: _Static) -> t
 @partial(jax.jit, static_argnames=("sg",))
 def _believe(posts: gp.Posterior, x: jax.Array, sg: Safeguards) -> tuple[gp.Posterior, jax.Array]:
     """Kriging believer: condition every output on its own posterior mean at ``x: (d,)``."""
-    _trace_counter["condition"] += 1
     mu, _ = _predict_all(posts, x[None, :], sg)  # (O, 1)
     return jax.vmap(lambda p, y: gp.condition(p, x, y, sg))(posts, mu[:, 0]), mu[:, 0]
 
