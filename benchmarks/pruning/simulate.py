@@ -83,8 +83,9 @@ class Task:
 
 @dataclass
 class Outcome:
-    #: (epochs spent so far, best full-budget value so far) at every trial that ran the full budget
-    trace: list[tuple[int, float]] = field(default_factory=list)
+    #: (epochs spent so far, best full-budget value so far, simulated wall time) at every trial
+    #: that ran the full budget
+    trace: list[tuple[int, float, float]] = field(default_factory=list)
     n_trials: int = 0
     epochs: int = 0
     wall: float = 0.0
@@ -265,7 +266,7 @@ def simulate(task: Task, sweep: Sweep, budget: int, workers: int) -> Outcome:
             sweep.end(number, value, pruned=False)
             out.n_completed += 1
             out.best = min(out.best, value)
-            out.trace.append((out.epochs, out.best))
+            out.trace.append((out.epochs, out.best, now))
         else:
             heapq.heappush(events, (now + 1.0, seq, number, step + 1, index))
             seq += 1
@@ -280,11 +281,7 @@ def simulate(task: Task, sweep: Sweep, budget: int, workers: int) -> Outcome:
 
 def best_within(out: Outcome, epochs: float) -> float:
     """The best full-budget value found with at most ``epochs`` spent (inf when none)."""
-    return min((best for spent, best in out.trace if spent <= epochs), default=math.inf)
-
-
-def epochs_to_reach(out: Outcome, target: float) -> float:
-    return next((spent for spent, best in out.trace if best <= target), math.inf)
+    return min((best for spent, best, _ in out.trace if spent <= epochs), default=math.inf)
 
 
 METHODS: dict[str, Callable[..., Sweep]] = {
