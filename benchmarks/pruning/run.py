@@ -4,12 +4,12 @@
     python -m benchmarks.pruning.run                 # every task, 10 test seeds, 4 workers
     python -m benchmarks.pruning.run --seeds 3 --tasks sgd
 
-Prints a Markdown report and writes benchmarks/pruning/results.json (``--tune``: tuning.json).
+Prints a Markdown report and writes benchmarks/pruning/results-<tasks>.json (``--tune``: tuning-<task>.json).
 How the sweeps are simulated: simulate.py. The curves: curves.py (computed once, kept in curves/).
 
 The rule for pruner settings (never tuned on the test seeds): ``--tune`` runs every cheap pruned
 method (random+ASHA/Hyperband/median and Optuna TPE + SHA/Hyperband/median) over a grid of
-(min_resource, reduction_factor) on the tuning seeds 100-119, and keeps, per method and task, the
+(min_resource, reduction_factor) on held-out tuning seeds (100-119; ``--tune-seeds``), and keeps, per method and task, the
 setting that reaches the tuning seeds' target in the most seeds, then in the fewest median epochs.
 ``bayes+X`` takes the setting chosen for ``random+X`` (a bayes sweep costs ~30 s of GP fits per
 seed here, too much to tune on two shared cores). The test run (seeds 0-9) reports both the
@@ -166,35 +166,41 @@ def main() -> None:
     parser.add_argument("--methods", nargs="*", default=None)
     parser.add_argument("--tune", action="store_true", help="choose pruner settings on the tuning seeds")
     parser.add_argument("--no-tuned", action="store_true", help="test run: only the default settings")
-    parser.add_argument("--out", default=None)
+    parser.add_argument("--tuned-only", action="store_true", help="test run: only the tuned settings")
+    parser.add_argument("--tune-seeds", type=int, default=len(TUNING_SEEDS), help="how many of seeds 100-119")
+    parser.add_argument("--out", default=None, help="default: results-<tasks>.json (tuning: tuning-<task>.json)")
     args = parser.parse_args()
     start = time.perf_counter()
     wanted = [(n, r) for n, r in RUNS if not args.tasks or n in args.tasks]
-    if args.tune:
-        tuning: dict[str, dict[str, Any]] = {}
+    if args.tune:  # one file per task, so that tasks can be tuned in parallel processes
         for name in dict.fromkeys(n for n, _ in wanted):
             task = Task.load(name)
+            tuning: dict[str, dict[str, Any]] = {}
+            seeds = TUNING_SEEDS[:args.tune_seeds]
             for r, eta in GRID:
-                res = run(task, TUNING_SEEDS, args.workers, {"random": (1, 3)} | dict.fromkeys(TUNED, (r, eta)),
-                          check=False)
+                res = run(task, seeds, args.workers, {"random": (1, 3)} | dict.fromkeys(TUNED, (r, eta)), check=False)
                 tuning.setdefault(name, {})[json.dumps([r, eta])] = res["summary"]
                 print(f"[tune {name} r={r} eta={eta}: {time.perf_counter() - start:.0f}s]", flush=True)
-        chosen = choose(tuning)
-        print(json.dumps(chosen, indent=1))
-        Path(args.out or HERE / "tuning.json").write_text(json.dumps(jsonable({"chosen": chosen, "runs": tuning}),
-                                                                     indent=1))
+            chosen = choose(tuning)
+            print(json.dumps(chosen, indent=1))
+            Path(args.out or HERE / f"tuning-{name}.json").write_text(json.dumps(jsonable(
+                {"seeds": seeds, "target": res["target"], "chosen": chosen, "runs": tuning}), indent=1))
         return
     seeds = TEST_SEEDS[:args.seeds]
-    chosen = {} if args.no_tuned else json.loads((HERE / "tuning.json").read_text())["chosen"]
+    chosen: dict[str, Any] = {}
+    if not args.no_tuned:
+        for path in sorted(HERE.glob("tuning-*.json")):
+            chosen |= json.loads(path.read_text())["chosen"]
     results: list[dict[str, Any]] = []
     for name, r in wanted:
         task = Task.load(name)
         methods = [m for m in (args.methods or METHODS) if (name, r) != ("gbdt", 9) or "+" in m or m == "random"]
         default = {m: (r, 3) for m in methods}
-        res = run(task, seeds, args.workers, default)
-        res["settings"] = f"min_resource {r}, reduction_factor 3 (defaults)"
-        results.append(res)
-        print(f"[{name} r={r} done, {time.perf_counter() - start:.0f}s]", flush=True)
+        if not args.tuned_only:
+            res = run(task, seeds, args.workers, default)
+            res["settings"] = f"min_resource {r}, reduction_factor 3 (defaults)"
+            results.append(res)
+            print(f"[{name} r={r} done, {time.perf_counter() - start:.0f}s]", flush=True)
         if name in chosen and r == 1:
             tuned = {m: tuple(chosen[name][m]) for m in methods if m in chosen[name]}
             tuned |= {m: tuple(chosen[name][m.replace("bayes", "random")]) for m in methods
@@ -202,11 +208,12 @@ def main() -> None:
             tuned = {"random": (1, 3)} | {m: s for m, s in tuned.items() if s != default.get(m)}
             if len(tuned) > 1:
                 res = run(task, seeds, args.workers, tuned)
-                res["settings"] = "tuned settings (chosen on seeds 100-119, see tuning.json)"
+                res["settings"] = f"tuned settings (chosen on held-out seeds, see tuning-{name}.json)"
                 results.append(res)
                 print(f"[{name} tuned done, {time.perf_counter() - start:.0f}s]", flush=True)
     print(markdown([r for r in results], "see settings per row"))
-    Path(args.out or HERE / "results.json").write_text(json.dumps(jsonable(results), indent=1))
+    tag = "-".join(dict.fromkeys(n for n, _ in wanted))
+    Path(args.out or HERE / f"results-{tag}.json").write_text(json.dumps(jsonable(results), indent=1))
     print(f"({time.perf_counter() - start:.0f}s)")
 
 

@@ -163,12 +163,15 @@ class BayesSweep(OurSweep):
 
         self.optimizer = BayesOptimizer(search_space(task), seed=seed, backend="jax")
         self.params: dict[int, dict[str, Any]] = {}
+        #: (trials proposed so far, the budget the model was fitted at or None, the trials it fitted)
+        self.fits: list[tuple[int, int | None, list[int]]] = []
         n_dims = len(task.space)
 
         def source() -> list[tuple[dict[str, Any], float]] | None:
             if self.settings.type.value == "none":
                 return None  # no pruner: plain BO on the told final values (sweep.py sets no source)
             data = model_observations(self.curves(), self.settings, min_observations=n_dims + 2)
+            self.fits.append((len(self.params), data.step, sorted(data.values)))
             return [(self.params[n], v) for n, v in sorted(data.values.items())] or None
 
         self.optimizer.model_source = source
