@@ -35,7 +35,8 @@ def main() -> None:
         steps = [r.step for r in curve.reports]
         values = [r.value for r in curve.reports]
         done = steps[-1] == task.steps
-        left.plot(steps, values, color="tab:blue" if done else "0.75", lw=1.2 if done else 0.7, zorder=2 if done else 1)
+        left.plot(steps, values, color="tab:blue" if done else "0.7", lw=1.2 if done else 0.7, zorder=2 if done else 1,
+                  marker=None if len(steps) > 1 else ".", ms=4)
     xs, ys = [], []
     for number in fitted:
         entry = curves[number].first_at_or_after(step or task.steps)
@@ -45,15 +46,17 @@ def main() -> None:
     left.scatter(xs, ys, color="tab:red", s=14, zorder=3, label=f"what the GP fits: {len(xs)} values at epoch {step}")
     for rung in (1, 3, 9):
         left.axvline(rung, color="0.85", lw=0.8, zorder=0)
-    left.set(xscale="log", yscale="log", xlabel="epoch", ylabel="validation loss",
-             title=f"first {moment} trials (grey: pruned at rungs 1/3/9; blue: ran 27 epochs)")
+    left.set(xscale="log", yscale="log", xlabel="epoch (rungs at 1, 3, 9)", ylabel="validation loss", ylim=(0.05, 3),
+             title=f"trials 0-{moment - 1}: grey pruned, blue ran 27 epochs", xticks=[1, 3, 9, 27],
+             xticklabels=["1", "3", "9", "27"])
     left.legend(loc="upper right", fontsize=8)
     n = np.array([f[0] for f in sweep.fits])
     budget = np.array([np.nan if f[1] is None else f[1] for f in sweep.fits], dtype=float)
     count = np.array([len(f[2]) for f in sweep.fits])
     right.step(n, budget, where="post", color="tab:red", label="budget the GP is fitted at (epoch)")
     right.set(yscale="log", yticks=[1, 3, 9, 27], yticklabels=["1", "3", "9", "27 (full)"],
-              xlabel="trials proposed", ylabel="epoch", title="BOHB's rule: the largest budget with >= n_dims + 2 = 8 values")
+              xlabel="trials proposed", ylabel="epoch",
+              title="the largest budget with >= n_dims + 2 = 8 values")
     twin = right.twinx()
     twin.plot(n, count, color="tab:green", lw=1, label="values fitted")
     twin.set_ylabel("values the GP fits")

@@ -67,6 +67,9 @@ def run(task: Task, seeds: list[int], workers: int, methods: dict[str, Setting],
                 # Optuna's SHA has no max_resource: it also judges at the full budget when that is a rung
                 # step (81 = 3**4 stages, 27 = 3**3 epochs); ours has no rung there (max_resource).
                 agree += [d for d in theirs if d[1] < task.steps] == out.decisions
+        got = rows[method]
+        print(f"  {task.name} {method} r={r} eta={eta}: best {sorted(g['best'] for g in got)} "
+              f"traces {[g['trace'] for g in got]}", flush=True)  # progress, and the raw data if a run is cut short
     # The quality to reach: the median (over seeds) final value of the no-pruning random sweep.
     plain = rows["random"] if "random" in rows else [
         {"best": simulate(task, METHODS["random"](task, seed, 1), budget, workers).best} for seed in seeds]
@@ -114,7 +117,7 @@ def markdown(results: list[dict[str, Any]], title: str) -> str:
     for res in results:
         b = res["budget"]
         lines += [
-            f"### {res['task']}, {title} (budget {b} epochs = {N_TRIALS} full trials; {res['seeds']} seeds; "
+            f"### {res['task']}, {res.get('settings', title)} (budget {b} epochs = {N_TRIALS} full trials; {res['seeds']} seeds; "
             f"target = median final value of `random` = {res['target']:.4f}; best in the pool {res['pool_best']:.4f})",
             "",
             "| method | min_resource, eta | seeds reaching target | epochs to target: median (share of budget) "
