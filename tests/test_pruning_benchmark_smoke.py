@@ -30,3 +30,20 @@ def test_budget_and_what_pruning_buys() -> None:
     # so that trial ran the full budget and is the sweep's best
     best_x = min(task.configs[task.lookup(c)]["x"] for c in asha.configs)
     assert asha.best == best_within(asha, asha.epochs) == best_x + 1.0 / 27
+
+
+def test_bayes_with_asha_is_fed_one_budget_and_keeps_the_budget() -> None:
+    from benchmarks.pruning.simulate import BayesSweep
+    from hpo_sweeper.pruning import model_observations
+
+    task = pool()
+    budget = 10 * 27
+    sweep = BayesSweep(task, "asha", 0)
+    out = simulate(task, sweep, budget, 4)
+    assert budget <= out.epochs <= budget + 3 * 27
+    assert out.n_pruned > 0 and out.n_completed >= 1 and np.isfinite(out.best)
+    # Every trial was told (pruned ones as failures, as the sweep loop tells them), and what the GP
+    # fits is BOHB's one-budget data: n_dims + 2 = 3 values at one budget, the full one by now.
+    assert len(sweep.optimizer.history) == out.n_trials
+    data = model_observations(sweep.curves(), sweep.settings, min_observations=3)
+    assert data.step == 27 and len(data.values) == out.n_completed

@@ -24,10 +24,14 @@ XS = [0.5, 0.7, 0.2, 0.9, 0.1, 0.6]
 ASHA = PrunerSettings.from_mapping({"type": "asha", "max_resource": 9})  # rungs 1 and 3
 
 
+def sweep_args(sweep_dir: Path) -> list[str]:
+    """The overrides of every sweep here (and of the Ray and SLURM ones): the grid XS, ASHA, rungs 1 and 3."""
+    return [f"hydra.sweep.dir={sweep_dir}", "hydra/sweeper=grid", "hydra.sweeper.pruner.type=asha",
+            "hydra.sweeper.pruner.max_resource=9", f"x={','.join(map(str, XS))}"]
+
+
 def sweep(sweep_dir: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, str(APP), "-m", f"hydra.sweep.dir={sweep_dir}", "hydra/sweeper=grid",
-           "hydra.sweeper.pruner.type=asha", "hydra.sweeper.pruner.max_resource=9",
-           f"x={','.join(map(str, XS))}", *overrides]
+    cmd = [sys.executable, str(APP), "-m", *sweep_args(sweep_dir), *overrides]
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=400,
                           env={**os.environ, "HYDRA_FULL_ERROR": "0"})
 

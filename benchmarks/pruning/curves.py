@@ -12,9 +12,16 @@ benchmarks do, so a sweep costs no training.
   boosting stages, validation log-loss from ``staged_predict_proba``. Curves cross: a high
   learning rate is best early and overfits late, a low one is poor early and best late, which is
   what makes early stopping hard.
+- ``sgd``: scikit-learn's SGDClassifier (logistic regression, ``loss="log_loss"``) on the
+  bundled breast-cancer data, standardised, one ``partial_fit`` epoch per step, 81 epochs,
+  validation log-loss; the learning-rate schedule is searched (constant, optimal = 1/(alpha t),
+  invscaling = eta0 / t**power_t). A third curve shape: most curves fall fast and flatten, in
+  the order they end (so early ranks mostly hold); a constant large rate overfits slowly; the
+  ``optimal`` schedule with a small alpha takes huge steps and stays noisy and poor.
 
     python -m benchmarks.pruning.curves mlp --n 200     # ~10 min on one busy core
     python -m benchmarks.pruning.curves gbdt --n 300
+    python -m benchmarks.pruning.curves sgd --n 300      # ~1 min
 """
 
 from __future__ import annotations
@@ -48,8 +55,15 @@ SPACES: dict[str, dict[str, tuple[Any, ...]]] = {
         "min_samples_leaf": ("int", 1, 50, True),
         "max_features": ("float", 0.1, 1.0, False),
     },
+    "sgd": {
+        "learning_rate": ("choice", ("constant", "optimal", "invscaling")),
+        "eta0": ("float", 1e-4, 1.0, True),
+        "alpha": ("float", 1e-6, 1e-1, True),
+        "power_t": ("float", 0.1, 0.9, False),
+        "penalty": ("choice", ("l2", "l1", "elasticnet")),
+    },
 }
-STEPS = {"mlp": 27, "gbdt": 81}
+STEPS = {"mlp": 27, "gbdt": 81, "sgd": 81}
 
 
 def sample(space: dict[str, tuple[Any, ...]], rng: np.random.Generator) -> dict[str, Any]:
@@ -94,6 +108,31 @@ def gbdt_curve(params: dict[str, Any], steps: int) -> list[float]:
     return [float(log_loss(y_va, p, labels=[0, 1])) for p in model.staged_predict_proba(x_va)]
 
 
+def sgd_curve(params: dict[str, Any], steps: int) -> list[float]:
+    import warnings
+
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = load_breast_cancer(return_X_y=True)
+    x_tr, x_va, y_tr, y_va = train_test_split(x, y, test_size=0.3, random_state=0, stratify=y)
+    scaler = StandardScaler().fit(x_tr)
+    x_tr, x_va = scaler.transform(x_tr), scaler.transform(x_va)
+    model = SGDClassifier(loss="log_loss", random_state=0, **params)
+    curve = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(steps):
+            model.partial_fit(x_tr, y_tr, classes=[0, 1])
+            loss = float(log_loss(y_va, model.predict_proba(x_va), labels=[0, 1]))
+            curve.append(loss if math.isfinite(loss) else math.nan)
+    return curve
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=sorted(SPACES))
@@ -102,7 +141,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     steps = STEPS[args.task]
-    curve_of = {"mlp": mlp_curve, "gbdt": gbdt_curve}[args.task]
+    curve_of = {"mlp": mlp_curve, "gbdt": gbdt_curve, "sgd": sgd_curve}[args.task]
     configs, curves = [], []
     start = time.perf_counter()
     for i in range(args.n):

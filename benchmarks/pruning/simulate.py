@@ -83,8 +83,9 @@ class Task:
 
 @dataclass
 class Outcome:
-    #: (epochs spent so far, best full-budget value so far) at every trial that ran the full budget
-    trace: list[tuple[int, float]] = field(default_factory=list)
+    #: (epochs spent so far, best full-budget value so far, simulated wall time) at every trial
+    #: that ran the full budget
+    trace: list[tuple[int, float, float]] = field(default_factory=list)
     n_trials: int = 0
     epochs: int = 0
     wall: float = 0.0
@@ -109,25 +110,83 @@ class Sweep:
 
 
 class OurSweep(Sweep):
-    def __init__(self, task: Task, pruner: str, seed: int, min_resource: int = 1) -> None:
+    """Random search with one of our pruners."""
+
+    def __init__(self, task: Task, pruner: str, seed: int, min_resource: int = 1, reduction_factor: int = 3) -> None:
         self.task, self.rng = task, np.random.default_rng(seed)
-        settings = PrunerSettings.from_mapping({"type": pruner, "max_resource": task.steps, "min_resource": min_resource,
-                                                "warmup_steps": min_resource})
-        self.pruner = create_pruner(settings, "minimize")
+        self.settings = PrunerSettings.from_mapping({
+            "type": pruner, "max_resource": task.steps, "min_resource": min_resource,
+            "reduction_factor": reduction_factor, "warmup_steps": min_resource})
+        self.pruner = create_pruner(self.settings, "minimize")
         self.reports: dict[int, list[Report]] = {}
 
     def propose(self, number: int) -> dict[str, Any]:
         return sample(self.task.space, self.rng)
 
+    def curves(self) -> dict[int, Curve]:
+        return {t: Curve(tuple(r)) for t, r in self.reports.items()}
+
     def report(self, number: int, step: int, value: float, time: float) -> bool:
         self.reports.setdefault(number, []).append(Report(step, value, time))
-        curves = {t: Curve(tuple(r)) for t, r in self.reports.items()}
-        return self.pruner.should_prune(curves, number, step)
+        return self.pruner.should_prune(self.curves(), number, step)
+
+
+def search_space(task: Task) -> Any:
+    """The task's space as our SearchSpace (the Optuna dict form of ``SearchSpace.from_config``)."""
+    from hpo_sweeper.space import SearchSpace
+
+    specs: dict[str, Any] = {}
+    for name, spec in task.space.items():
+        if spec[0] == "choice":
+            specs[name] = {"type": "categorical", "choices": list(spec[1])}
+        else:
+            specs[name] = {"type": spec[0], "low": spec[1], "high": spec[2], "log": bool(spec[3])}
+    return SearchSpace.from_config(specs)
+
+
+class BayesSweep(OurSweep):
+    """Our ``bayes`` sweeper (JAX GP engine) with one of our pruners, fed as in a real sweep.
+
+    As hpo_sweeper/sweep.py wires it: the optimiser's ``model_source`` is model_feed's BOHB rule
+    (``model_observations`` over every trial's curve so far, ``n_dims + 2`` observations at the
+    largest budget that has them); a pruned or diverged trial is told as a failure (value None),
+    as the sweep loop tells it. Four workers ask one configuration at a time while others run:
+    the optimiser's pending points are the running trials (qEI fantasies), as in an async sweep.
+    The model learns from the configuration it proposed; the value is its nearest neighbour's in
+    the table (the same rule as for Optuna's TPE, whose trial params are also its proposals).
+    """
+
+    def __init__(self, task: Task, pruner: str, seed: int, min_resource: int = 1, reduction_factor: int = 3) -> None:
+        super().__init__(task, pruner, seed, min_resource, reduction_factor)
+        from hpo_sweeper.optimizers.bayes import BayesOptimizer
+        from hpo_sweeper.pruning.model_data import model_observations
+
+        self.optimizer = BayesOptimizer(search_space(task), seed=seed, backend="jax")
+        self.params: dict[int, dict[str, Any]] = {}
+        #: (trials proposed so far, the budget the model was fitted at or None, the trials it fitted)
+        self.fits: list[tuple[int, int | None, list[int]]] = []
+        n_dims = len(task.space)
+
+        def source() -> list[tuple[dict[str, Any], float]] | None:
+            if self.settings.type.value == "none":
+                return None  # no pruner: plain BO on the told final values (sweep.py sets no source)
+            data = model_observations(self.curves(), self.settings, min_observations=n_dims + 2)
+            self.fits.append((len(self.params), data.step, sorted(data.values)))
+            return [(self.params[n], v) for n, v in sorted(data.values.items())] or None
+
+        self.optimizer.model_source = source
+
+    def propose(self, number: int) -> dict[str, Any]:
+        params = self.params[number] = self.optimizer.ask(1)[0]
+        return params
+
+    def end(self, number: int, value: float | None, pruned: bool) -> None:
+        self.optimizer.tell([self.params[number]], [value])
 
 
 class OptunaSweep(Sweep):
     def __init__(self, task: Task, sampler: str, pruner: str, seed: int, min_resource: int = 1,
-                 enqueue: list[dict[str, Any]] | None = None) -> None:
+                 reduction_factor: int = 3, enqueue: list[dict[str, Any]] | None = None) -> None:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -138,9 +197,10 @@ class OptunaSweep(Sweep):
             # Optuna's own defaults (SHA: min_resource "auto", reduction_factor 4; Hyperband: max "auto")
             "sha-default": optuna.pruners.SuccessiveHalvingPruner(),
             "hyperband-default": optuna.pruners.HyperbandPruner(),
-            "sha": optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=3),
+            "sha": optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource,
+                                                         reduction_factor=reduction_factor),
             "hyperband": optuna.pruners.HyperbandPruner(min_resource=min_resource, max_resource=task.steps,
-                                                        reduction_factor=3),
+                                                        reduction_factor=reduction_factor),
         }
         samplers = {"tpe": lambda: optuna.samplers.TPESampler(seed=seed),
                     "random": lambda: optuna.samplers.RandomSampler(seed=seed)}
@@ -209,7 +269,7 @@ def simulate(task: Task, sweep: Sweep, budget: int, workers: int) -> Outcome:
             sweep.end(number, value, pruned=False)
             out.n_completed += 1
             out.best = min(out.best, value)
-            out.trace.append((out.epochs, out.best))
+            out.trace.append((out.epochs, out.best, now))
         else:
             heapq.heappush(events, (now + 1.0, seq, number, step + 1, index))
             seq += 1
@@ -224,22 +284,21 @@ def simulate(task: Task, sweep: Sweep, budget: int, workers: int) -> Outcome:
 
 def best_within(out: Outcome, epochs: float) -> float:
     """The best full-budget value found with at most ``epochs`` spent (inf when none)."""
-    return min((best for spent, best in out.trace if spent <= epochs), default=math.inf)
+    return min((best for spent, best, _ in out.trace if spent <= epochs), default=math.inf)
 
 
-def epochs_to_reach(out: Outcome, target: float) -> float:
-    return next((spent for spent, best in out.trace if best <= target), math.inf)
-
-
-METHODS: dict[str, Callable[[Task, int, int], Sweep]] = {
-    "random": lambda task, seed, r: OurSweep(task, "none", seed, r),
-    "random+median": lambda task, seed, r: OurSweep(task, "median", seed, r),
-    "random+asha": lambda task, seed, r: OurSweep(task, "asha", seed, r),
-    "random+hyperband": lambda task, seed, r: OurSweep(task, "hyperband", seed, r),
-    "optuna-tpe": lambda task, seed, r: OptunaSweep(task, "tpe", "none", seed, r),
-    "optuna-tpe+median": lambda task, seed, r: OptunaSweep(task, "tpe", "median", seed, r),
-    "optuna-tpe+sha": lambda task, seed, r: OptunaSweep(task, "tpe", "sha", seed, r),
-    "optuna-tpe+hyperband": lambda task, seed, r: OptunaSweep(task, "tpe", "hyperband", seed, r),
-    "optuna-tpe+sha-default": lambda task, seed, r: OptunaSweep(task, "tpe", "sha-default", seed, r),
-    "optuna-tpe+hyperband-default": lambda task, seed, r: OptunaSweep(task, "tpe", "hyperband-default", seed, r),
+METHODS: dict[str, Callable[..., Sweep]] = {
+    "random": lambda task, seed, r, eta=3: OurSweep(task, "none", seed, r),
+    "random+median": lambda task, seed, r, eta=3: OurSweep(task, "median", seed, r),
+    "random+asha": lambda task, seed, r, eta=3: OurSweep(task, "asha", seed, r, eta),
+    "random+hyperband": lambda task, seed, r, eta=3: OurSweep(task, "hyperband", seed, r, eta),
+    "bayes": lambda task, seed, r, eta=3: BayesSweep(task, "none", seed, r),
+    "bayes+asha": lambda task, seed, r, eta=3: BayesSweep(task, "asha", seed, r, eta),
+    "bayes+hyperband": lambda task, seed, r, eta=3: BayesSweep(task, "hyperband", seed, r, eta),
+    "optuna-tpe": lambda task, seed, r, eta=3: OptunaSweep(task, "tpe", "none", seed, r, eta),
+    "optuna-tpe+median": lambda task, seed, r, eta=3: OptunaSweep(task, "tpe", "median", seed, r, eta),
+    "optuna-tpe+sha": lambda task, seed, r, eta=3: OptunaSweep(task, "tpe", "sha", seed, r, eta),
+    "optuna-tpe+hyperband": lambda task, seed, r, eta=3: OptunaSweep(task, "tpe", "hyperband", seed, r, eta),
+    "optuna-tpe+sha-default": lambda task, seed, r, eta=3: OptunaSweep(task, "tpe", "sha-default", seed, r, eta),
+    "optuna-tpe+hyperband-default": lambda task, seed, r, eta=3: OptunaSweep(task, "tpe", "hyperband-default", seed, r, eta),
 }
