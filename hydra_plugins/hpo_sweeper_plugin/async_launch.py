@@ -25,6 +25,7 @@ from hpo_sweeper.drivers import JobResult
 from hpo_sweeper.pool_driver import PoolDriver
 from hpo_sweeper.sweep import Sweep
 from hpo_sweeper.trials import Trial
+from hydra_plugins.hpo_sweeper_plugin.composed import ComposedJobs
 from hydra_plugins.hpo_sweeper_plugin.job import TimedTask, job_result
 from hydra_plugins.hpo_sweeper_plugin.launcher_info import launcher_workers
 
@@ -67,17 +68,22 @@ class LauncherPool:
 
     def __init__(self, make_launcher: Callable[[], Any], n: int,
                  to_result: Callable[[Any, Trial], JobResult], overrides: Callable[[Trial], list[str]],
-                 returns: list[Any]) -> None:
+                 returns: list[Any], composed: ComposedJobs | None = None) -> None:
         self._free: queue.Queue[Any] = queue.Queue()
         for _ in range(n):
             self._free.put(make_launcher())
         self._to_result, self._overrides, self._returns = to_result, overrides, returns
+        self._composed = composed
 
     def launch(self, trial: Trial) -> JobResult:
+        overrides = self._overrides(trial)
         launcher = self._free.get()
         try:
+            if self._composed is not None:
+                # The config the loop's check composed goes with this call: not composed again.
+                launcher.hydra_context = self._composed.context_for(overrides)
             # initial_job_idx = the trial's number: its job dir and job.num are its own.
-            (ret,) = launcher.launch([self._overrides(trial)], initial_job_idx=trial.number)
+            (ret,) = launcher.launch([overrides], initial_job_idx=trial.number)
         finally:
             self._free.put(launcher)
         self._returns.append([ret])  # list.append is atomic: safe from the pool's threads
@@ -105,6 +111,8 @@ def async_driver(adapter: Any, sweep: Sweep, traces: dict[str, Any]) -> PoolDriv
                                                        task_function=TimedTask(adapter.task_function),
                                                        config=adapter.config)
 
+    composed = ComposedJobs(adapter.hydra_context, adapter.config, adapter.job_overrides)
     pool = LauncherPool(make_launcher, n, lambda r, t: job_result(r, adapter.sweep_dir, t.number),
-                        lambda t: adapter.job_overrides(t.params), adapter.returns)
-    return PoolDriver(pool.launch, n, **traces)
+                        lambda t: adapter.job_overrides(t.params), adapter.returns, composed)
+    # The loop's check of each trial composes its job config, kept for its launch.
+    return PoolDriver(pool.launch, n, **{**traces, "validate": composed.validate})
