@@ -6,10 +6,17 @@ per-job global state Hydra sets (``HydraConfig``, the working directory, logging
 job) then lives in those processes. What a launcher does in this process before it
 dispatches (``setup_globals``, ``configure_log``, its own config) is kept apart by giving
 each thread a launcher instance of its own. Measured in tests/test_async_launchers.py:
-joblib (loky processes) and submitit (local processes; SLURM through the same code). The
-basic launcher runs each job in this process (``chdir``, ``HydraConfig``): never called
-from two threads; async falls back to batches with a warning. Others (Ray, RQ, unknown
-launchers) are not measured, so they fall back too.
+joblib (loky processes) and submitit (local processes; SLURM through the same code); in
+tests/test_async_ray.py: hydra-ray-launcher (Ray's worker processes), once Ray is connected
+before the threads start (``start_ray_once``: two first launches at once both call
+``ray.init``, and the second fails). The basic launcher runs each job in this process
+(``chdir``, ``HydraConfig``): never called from two threads; async falls back to batches
+with a warning. Others (RQ, Ray's AWS launcher, unknown launchers) are not measured, so
+they fall back too.
+
+Each trial's job config is composed once, by the loop's check before it starts
+(``composed.ComposedJobs``), and handed to its launch, so the launcher does not compose it
+a second time between one job's end and the next one's start.
 """
 
 from __future__ import annotations
@@ -33,12 +40,14 @@ __all__ = ["ASYNC_LAUNCHERS", "LauncherPool", "async_driver", "async_refusal", "
 
 log = logging.getLogger("hpo_sweeper")
 
+RAY_LAUNCHER = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
 #: Launcher classes measured safe to call from several threads at once (their jobs run in
 #: processes of their own), by the ``_target_`` of ``hydra.launcher``.
 ASYNC_LAUNCHERS = (
     "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
     "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
     "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
+    RAY_LAUNCHER,
 )
 
 
@@ -61,6 +70,20 @@ def default_max_concurrent(workers: int | None, batch_size: int | None) -> int:
     """The launcher's parallelism where its config says (joblib ``n_jobs``, submitit
     ``array_parallelism``), else ``batch_size``, else 1."""
     return workers or batch_size or 1
+
+
+def start_ray_once(launcher: Any) -> None:
+    """Connect to Ray (or start it) in this thread, before the pool's threads launch.
+
+    hydra-ray-launcher's ``launch`` calls ``ray.init`` when ``ray.is_initialized()`` is false:
+    two first launches from two threads would both see it false, and the second ``ray.init``
+    fails. Done here once, exactly as its ``launch`` would do it (the same object-store default
+    and ``init`` options), every launch finds Ray running; Ray's task API (``remote``, ``get``)
+    is safe to call from several threads (tests/test_async_ray.py)."""
+    from hydra_plugins.hydra_ray_launcher._launcher_util import start_ray
+
+    launcher.ray_cfg.init.setdefault("object_store_memory", 78643200)  # as hydra_ray_launcher._core.launch
+    start_ray(launcher.ray_cfg.init)
 
 
 class LauncherPool:
@@ -110,6 +133,9 @@ def async_driver(adapter: Any, sweep: Sweep, traces: dict[str, Any]) -> PoolDriv
         return Plugins.instance().instantiate_launcher(hydra_context=adapter.hydra_context,
                                                        task_function=TimedTask(adapter.task_function),
                                                        config=adapter.config)
+
+    if launcher_target(adapter.config) == RAY_LAUNCHER:
+        start_ray_once(make_launcher())
 
     composed = ComposedJobs(adapter.hydra_context, adapter.config, adapter.job_overrides)
     pool = LauncherPool(make_launcher, n, lambda r, t: job_result(r, adapter.sweep_dir, t.number),
