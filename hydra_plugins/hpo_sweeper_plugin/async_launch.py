@@ -15,7 +15,7 @@ with a warning. Others (RQ, Ray's AWS launcher, unknown launchers) are not measu
 they fall back too.
 
 Each trial's job config is composed once, by the loop's check before it starts
-(``composed.ComposedJobs``), and handed to its launch, so the launcher does not compose it
+(``_composed.ComposedJobs``), and handed to its launch, so the launcher does not compose it
 a second time between one job's end and the next one's start.
 """
 
@@ -32,7 +32,7 @@ from hpo_sweeper.drivers import JobResult
 from hpo_sweeper.pool_driver import PoolDriver
 from hpo_sweeper.sweep import Sweep
 from hpo_sweeper.trials import Trial
-from hydra_plugins.hpo_sweeper_plugin.composed import ComposedJobs
+from hydra_plugins.hpo_sweeper_plugin._composed import ComposedJobs
 from hydra_plugins.hpo_sweeper_plugin.job import TimedTask, job_result
 from hydra_plugins.hpo_sweeper_plugin.launcher_info import launcher_workers
 

@@ -10,6 +10,7 @@ between one job's end and the next one's start (benchmarks/async_utilisation.py)
 ``ConfigLoader`` that hands the launcher that very config for those overrides, travelling
 with the launcher's ``hydra_context`` into the worker. Any other composition goes to
 Hydra's own loader, so the job sees exactly what Hydra's second composition would give.
+(Named with a leading underscore: Hydra's plugin scan, run again in every job, skips it.)
 """
 
 from __future__ import annotations
