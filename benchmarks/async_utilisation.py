@@ -14,7 +14,10 @@ Every run is a real ``python app.py -m ...`` in the separate env of benchmarks/e
 * utilisation = busy worker-seconds (sum of the jobs' own durations) / (span x 4 workers), where
   span runs from the first job's start to the last job's end (Hydra's and JAX's start-up, the
   same for all, is left out); ``wall`` is the whole command's;
-* regret = best value found (the task's minimum is 0).
+* regret = best value found (the task's minimum is 0);
+* gap = the median wait of a worker between a job's end and the next job's start (the
+  per-job overhead: proposal, composition, dispatch, Hydra's job set-up); ``load`` = the
+  1-minute load average when the run ended (figures under load are not quiet-machine ones).
 
     python -m benchmarks.async_utilisation --seeds 0 1
 """
@@ -66,7 +69,18 @@ def run_one(method: str, n_trials: int, seed: int, workdir: Path) -> dict[str, A
     span = max(j["end"] for j in jobs) - min(j["start"] for j in jobs)
     busy = sum(j["end"] - j["start"] for j in jobs)
     return {"method": method, "seed": seed, "wall_s": wall, "span_s": span, "busy_s": busy,
-            "utilisation": busy / (span * WORKERS), "regret": _best_value(workdir / "s")}
+            "utilisation": busy / (span * WORKERS), "gap_s": _median_gap(jobs), "regret": _best_value(workdir / "s"),
+            "load": os.getloadavg()[0]}
+
+
+def _median_gap(jobs: list[dict[str, Any]]) -> float:
+    """The median time a worker waits between one job's end and the next job's start: the k-th
+    start after the first WORKERS is paired with the k-th end (a slot frees, a job takes it).
+    Where utilisation is lost per job (scheduling, dispatch, Hydra's job set-up), apart from
+    the tail (the last jobs end at different times and nothing is left to start)."""
+    ends = sorted(j["end"] for j in jobs)
+    starts = sorted(j["start"] for j in jobs)[WORKERS:]
+    return statistics.median(s - e for s, e in zip(starts, ends)) if starts else 0.0
 
 
 def _best_value(sweep_dir: Path) -> float:
@@ -94,13 +108,22 @@ def main(argv: list[str] | None = None) -> int:
                 row = run_one(method, args.n_trials, seed, wd)
                 rows.append(row)
                 print(f"{method:12s} seed={seed} wall={row['wall_s']:6.1f}s span={row['span_s']:6.1f}s "
-                      f"utilisation={row['utilisation']:.1%} regret={row['regret']:.4g}", flush=True)
-    print("\n| method | wall s (median) | job span s | utilisation | final regret (median) |")
-    print("|---|---|---|---|---|")
+                      f"utilisation={row['utilisation']:.1%} gap={row['gap_s']:.3f}s regret={row['regret']:.4g} "
+                      f"load={row['load']:.1f}", flush=True)
+    print(f"\n{args.label}")
+    print("| method | wall s (median) | job span s | utilisation | median gap s | final regret (median) | load |")
+    print("|---|---|---|---|---|---|---|")
     for m in args.methods:
         rs = [r for r in rows if r["method"] == m]
         med = lambda k: statistics.median(r[k] for r in rs)  # noqa: E731
-        print(f"| {m} | {med('wall_s'):.1f} | {med('span_s'):.1f} | {med('utilisation'):.1%} | {med('regret'):.3g} |")
+        print(f"| {m} | {med('wall_s'):.1f} | {med('span_s'):.1f} | {med('utilisation'):.1%} | {med('gap_s'):.3f} "
+              f"| {med('regret'):.3g} | {min(r['load'] for r in rs):.1f}-{max(r['load'] for r in rs):.1f} |")
+    by = {m: [r for r in rows if r["method"] == m] for m in args.methods}
+    if by.get("bayes-batch") and by.get("bayes-async"):  # the issue's targets, side by side in one run
+        ratio = statistics.median(r["wall_s"] for r in by["bayes-async"]) / statistics.median(
+            r["wall_s"] for r in by["bayes-batch"])
+        print(f"\nbayes-async wall / bayes-batch wall = {ratio:.2f} (target <= 0.75); bayes-async utilisation "
+              f"{statistics.median(r['utilisation'] for r in by['bayes-async']):.1%} (target >= 90%)")
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1))
     return 0

@@ -6,10 +6,17 @@ per-job global state Hydra sets (``HydraConfig``, the working directory, logging
 job) then lives in those processes. What a launcher does in this process before it
 dispatches (``setup_globals``, ``configure_log``, its own config) is kept apart by giving
 each thread a launcher instance of its own. Measured in tests/test_async_launchers.py:
-joblib (loky processes) and submitit (local processes; SLURM through the same code). The
-basic launcher runs each job in this process (``chdir``, ``HydraConfig``): never called
-from two threads; async falls back to batches with a warning. Others (Ray, RQ, unknown
-launchers) are not measured, so they fall back too.
+joblib (loky processes) and submitit (local processes; SLURM through the same code); in
+tests/test_async_ray.py: hydra-ray-launcher (Ray's worker processes), once Ray is connected
+before the threads start (``start_ray_once``: two first launches at once both call
+``ray.init``, and the second fails). The basic launcher runs each job in this process
+(``chdir``, ``HydraConfig``): never called from two threads; async falls back to batches
+with a warning. Others (RQ, Ray's AWS launcher, unknown launchers) are not measured, so
+they fall back too.
+
+Each trial's job config is composed once, by the loop's check before it starts
+(``_composed.ComposedJobs``), and handed to its launch, so the launcher does not compose it
+a second time between one job's end and the next one's start.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from hpo_sweeper.drivers import JobResult
 from hpo_sweeper.pool_driver import PoolDriver
 from hpo_sweeper.sweep import Sweep
 from hpo_sweeper.trials import Trial
+from hydra_plugins.hpo_sweeper_plugin._composed import ComposedJobs
 from hydra_plugins.hpo_sweeper_plugin.job import TimedTask, job_result
 from hydra_plugins.hpo_sweeper_plugin.launcher_info import launcher_workers
 
@@ -32,12 +40,14 @@ __all__ = ["ASYNC_LAUNCHERS", "LauncherPool", "async_driver", "async_refusal", "
 
 log = logging.getLogger("hpo_sweeper")
 
+RAY_LAUNCHER = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
 #: Launcher classes measured safe to call from several threads at once (their jobs run in
 #: processes of their own), by the ``_target_`` of ``hydra.launcher``.
 ASYNC_LAUNCHERS = (
     "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
     "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
     "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
+    RAY_LAUNCHER,
 )
 
 
@@ -62,22 +72,41 @@ def default_max_concurrent(workers: int | None, batch_size: int | None) -> int:
     return workers or batch_size or 1
 
 
+def start_ray_once(launcher: Any) -> None:
+    """Connect to Ray (or start it) in this thread, before the pool's threads launch.
+
+    hydra-ray-launcher's ``launch`` calls ``ray.init`` when ``ray.is_initialized()`` is false:
+    two first launches from two threads would both see it false, and the second ``ray.init``
+    fails. Done here once, exactly as its ``launch`` would do it (the same object-store default
+    and ``init`` options), every launch finds Ray running; Ray's task API (``remote``, ``get``)
+    is safe to call from several threads (tests/test_async_ray.py)."""
+    from hydra_plugins.hydra_ray_launcher._launcher_util import start_ray
+
+    launcher.ray_cfg.init.setdefault("object_store_memory", 78643200)  # as hydra_ray_launcher._core.launch
+    start_ray(launcher.ray_cfg.init)
+
+
 class LauncherPool:
     """One launcher instance per thread, so no two calls share a launcher's state."""
 
     def __init__(self, make_launcher: Callable[[], Any], n: int,
                  to_result: Callable[[Any, Trial], JobResult], overrides: Callable[[Trial], list[str]],
-                 returns: list[Any]) -> None:
+                 returns: list[Any], composed: ComposedJobs | None = None) -> None:
         self._free: queue.Queue[Any] = queue.Queue()
         for _ in range(n):
             self._free.put(make_launcher())
         self._to_result, self._overrides, self._returns = to_result, overrides, returns
+        self._composed = composed
 
     def launch(self, trial: Trial) -> JobResult:
+        overrides = self._overrides(trial)
         launcher = self._free.get()
         try:
+            if self._composed is not None:
+                # The config the loop's check composed goes with this call: not composed again.
+                launcher.hydra_context = self._composed.context_for(overrides)
             # initial_job_idx = the trial's number: its job dir and job.num are its own.
-            (ret,) = launcher.launch([self._overrides(trial)], initial_job_idx=trial.number)
+            (ret,) = launcher.launch([overrides], initial_job_idx=trial.number)
         finally:
             self._free.put(launcher)
         self._returns.append([ret])  # list.append is atomic: safe from the pool's threads
@@ -105,6 +134,11 @@ def async_driver(adapter: Any, sweep: Sweep, traces: dict[str, Any]) -> PoolDriv
                                                        task_function=TimedTask(adapter.task_function),
                                                        config=adapter.config)
 
+    if launcher_target(adapter.config) == RAY_LAUNCHER:
+        start_ray_once(make_launcher())
+
+    composed = ComposedJobs(adapter.hydra_context, adapter.config, adapter.job_overrides)
     pool = LauncherPool(make_launcher, n, lambda r, t: job_result(r, adapter.sweep_dir, t.number),
-                        lambda t: adapter.job_overrides(t.params), adapter.returns)
-    return PoolDriver(pool.launch, n, **traces)
+                        lambda t: adapter.job_overrides(t.params), adapter.returns, composed)
+    # The loop's check of each trial composes its job config, kept for its launch.
+    return PoolDriver(pool.launch, n, **{**traces, "validate": composed.validate})

@@ -320,8 +320,23 @@ OPTUNA_SAMPLER_CONFS = {
 SWEEPER_CONFS = {"grid": GridSweeperConf, "random": RandomSweeperConf, "bayes": BayesSweeperConf}
 
 _cs = ConfigStore.instance()
+
+
+def _stored(group: str, name: str) -> bool:
+    """Whether the ConfigStore holds our node already. Hydra's plugin scan executes this module
+    again at every ``Plugins`` set-up, which a job of joblib, submitit or Ray does once per job
+    (``Singleton.set_state``), with the ConfigStore of the sweep that holds these nodes: built
+    again, they cost tens of milliseconds between one job's end and the next one's start."""
+    entry: Any = _cs.repo
+    for part in group.split("/"):
+        entry = entry.get(part) if isinstance(entry, dict) else None
+    node = entry.get(f"{name}.yaml") if isinstance(entry, dict) else None
+    return getattr(node, "provider", None) == "hpo_sweeper"
+
+
 for _name, _node in OPTUNA_SAMPLER_CONFS.items():
-    _cs.store(group="hydra/sweeper/sampler", name=_name, node=_node, provider="hpo_sweeper")
+    if not _stored("hydra/sweeper/sampler", _name):
+        _cs.store(group="hydra/sweeper/sampler", name=_name, node=_node, provider="hpo_sweeper")
 
 
 def _sweeper_node(conf: type) -> DictConfig:
@@ -337,4 +352,5 @@ def _sweeper_node(conf: type) -> DictConfig:
 
 
 for _name, _conf in SWEEPER_CONFS.items():
-    _cs.store(group="hydra/sweeper", name=_name, node=_sweeper_node(_conf), provider="hpo_sweeper")
+    if not _stored("hydra/sweeper", _name):
+        _cs.store(group="hydra/sweeper", name=_name, node=_sweeper_node(_conf), provider="hpo_sweeper")
