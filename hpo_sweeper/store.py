@@ -27,7 +27,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -388,37 +388,34 @@ class TrialStore(TrialLog):
             c.execute(f"UPDATE trials SET {_CONSTRAINTS_COLUMN}=? WHERE number=?",
                       (json.dumps(t.constraint_values), t.number))
 
-    def _read_constraint_values(self) -> dict[int, dict[str, float]]:
-        if not self._has_column(_CONSTRAINTS_COLUMN):
+    def _read_json_column(self, column: str, parse: Callable[[Any], Any]) -> dict[int, Any]:
+        """``{trial number: parse(json value)}`` of an optional JSON column (absent in an older
+        store: empty); a value ``parse`` refuses (ValueError/TypeError) marks the store corrupt."""
+        if not self._has_column(column):
             return {}
-        out: dict[int, dict[str, float]] = {}
+        out: dict[int, Any] = {}
         for number, text in self.conn.execute(
-            f"SELECT number, {_CONSTRAINTS_COLUMN} FROM trials WHERE {_CONSTRAINTS_COLUMN} IS NOT NULL"
+            f"SELECT number, {column} FROM trials WHERE {column} IS NOT NULL"
         ).fetchmany(MAX_TRIALS + 1):
             try:
-                values = json.loads(text)
-                if not isinstance(values, dict):
-                    raise ValueError(f"constraint values {text!r} are not a mapping")
-                out[int(number)] = {str(k): float(v) for k, v in values.items()}
+                out[int(number)] = parse(json.loads(text))
             except (TypeError, ValueError) as e:
                 raise self._corrupt(ValueError(f"trial {number}: {e}")) from None
         return out
 
+    def _read_constraint_values(self) -> dict[int, dict[str, float]]:
+        def parse(values: Any) -> dict[str, float]:
+            if not isinstance(values, dict):
+                raise ValueError(f"constraint values {json.dumps(values)!r} are not a mapping")
+            return {str(k): float(v) for k, v in values.items()}
+        return self._read_json_column(_CONSTRAINTS_COLUMN, parse)
+
     def _read_values(self) -> dict[int, list[float]]:
-        if not self._has_values_column():
-            return {}
-        out: dict[int, list[float]] = {}
-        for number, text in self.conn.execute(
-            f"SELECT number, {_VALUES_COLUMN} FROM trials WHERE {_VALUES_COLUMN} IS NOT NULL"
-        ).fetchmany(MAX_TRIALS + 1):
-            try:
-                values = json.loads(text)
-                if not isinstance(values, list):
-                    raise ValueError(f"objective values {text!r} are not a list")
-                out[int(number)] = [float(v) for v in values]
-            except (TypeError, ValueError) as e:
-                raise self._corrupt(ValueError(f"trial {number}: {e}")) from None
-        return out
+        def parse(values: Any) -> list[float]:
+            if not isinstance(values, list):
+                raise ValueError(f"objective values {json.dumps(values)!r} are not a list")
+            return [float(v) for v in values]
+        return self._read_json_column(_VALUES_COLUMN, parse)
 
     def _read_trials(self) -> list[Trial]:
         # Streamed, without ORDER BY (no sorter filling memory or temp files), and counted:

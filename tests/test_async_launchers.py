@@ -54,6 +54,29 @@ def max_overlap(records: list[dict[str, Any]]) -> int:
     return most
 
 
+def check_async_sweep(res: subprocess.CompletedProcess[str], sweeper_pid: int, sweep_dir: Path, *, n_trials: int,
+                      max_concurrent: int, min_inside: int) -> None:
+    """What every async test checks of a finished sweep of app.py: it succeeded, every trial
+    completed with its own job's value, job 0 saw ``min_inside`` other jobs start and end while it
+    ran (the freed slots took new trials at once), never more than ``max_concurrent`` ran at once,
+    and Hydra's per-job state stayed per job: each job in a process other than the sweeper's, in its
+    own job dir <sweep dir>/<trial number>, numbers never shared."""
+    assert res.returncode == 0, res.stdout[-5000:]
+    assert f"asynchronous, max_concurrent={max_concurrent}" in res.stdout
+    trials = rows(sweep_dir)
+    assert len(trials) == n_trials and all(t["status"] == "completed" for t in trials), trials
+    for t in trials:  # each value is its own job's result
+        assert float(t["value"]) == pytest.approx((float(t["x"]) - 0.3) ** 2, rel=1e-9)
+    ran = traces(sweep_dir.parent)
+    assert sorted(ran) == list(range(n_trials))
+    inside = [n for n, r in ran.items() if n != 0 and r["start"] >= ran[0]["start"] and r["end"] <= ran[0]["end"]]
+    assert len(inside) >= min_inside, (inside, ran)
+    assert max_overlap(list(ran.values())) <= max_concurrent
+    for n, r in ran.items():
+        assert r["pid"] != sweeper_pid
+        assert Path(r["job_dir"]) == sweep_dir / str(n)
+
+
 ASYNC_CASES = {
     "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=4"],
     "submitit_local": ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5",
@@ -66,24 +89,9 @@ def test_async_keeps_every_slot_busy(tmp_path: Path, launcher: str) -> None:
     sweep_dir = tmp_path / "s"
     res, sweeper_pid = sweep(sweep_dir, "hydra/sweeper=random", *ASYNC_CASES[launcher], "hydra.sweeper.schedule=async",
                              "hydra.sweeper.n_trials=12", "hydra.sweeper.seed=0", "meet=4", "hold_for=8")
-    assert res.returncode == 0, res.stdout[-5000:]
-    trials = rows(sweep_dir)
-    assert len(trials) == 12 and all(t["status"] == "completed" for t in trials), trials
-    for t in trials:  # each value is its own job's result
-        assert float(t["value"]) == pytest.approx((float(t["x"]) - 0.3) ** 2, rel=1e-9)
-    assert len({t["x"] for t in trials}) == 12
-    ran = traces(tmp_path)
-    assert sorted(ran) == list(range(12))
-    # Job 0 ran while 8 others started and ended (app.py): the freed slots took new trials at once.
-    inside = [n for n, r in ran.items() if n != 0 and r["start"] >= ran[0]["start"] and r["end"] <= ran[0]["end"]]
-    assert len(inside) >= 5, (inside, ran)  # jobs 4.. can only start after job 0 did; 1-3 met it at the start
-    assert max_overlap(list(ran.values())) <= 4  # never more in flight than max_concurrent
-    # Hydra's per-job state stayed per job: each job ran in a process other than the sweeper's,
-    # in its own job dir <sweep dir>/<trial number>, numbers never shared.
-    for n, r in ran.items():
-        assert r["pid"] != sweeper_pid
-        assert Path(r["job_dir"]) == sweep_dir / str(n)
-    assert "asynchronous, max_concurrent=4" in res.stdout
+    # jobs 4.. can only start after job 0 did; 1-3 met it at the start: 5 of the 8 it waits for ran inside it.
+    check_async_sweep(res, sweeper_pid, sweep_dir, n_trials=12, max_concurrent=4, min_inside=5)
+    assert len({t["x"] for t in rows(sweep_dir)}) == 12
 
 
 def test_async_on_the_basic_launcher_falls_back_to_batches(tmp_path: Path) -> None:
