@@ -408,8 +408,11 @@ rand("when-cycle", ROW_SPACE, space="a: {type: int, low: 0, high: 2, when: {valu
      "value: {type: categorical, choices: [1, 2], when: {a: 1}}", error=("cycle",))
 rand("when-fixed-parent", ROW_SPACE, space="value: b\nx: {type: float, low: 0, high: 1, when: {value: b}}",
      error=("'x'", "parent 'value' has a fixed value"))
-rand("when-on-fixed-key", ROW_SPACE, "x=0.25", space="value: [a, b]\nx: {type: float, low: 0, high: 1, when: {value: a}}",
-     error=("'x'", "not a searched parameter"))
+# A conditional key fixed on the command line keeps its 'when' (README "Conditional parameters"): the
+# value goes to the jobs of its branch only, the others see the config's default (0.5).
+grid("when-key-fixed-on-command-line-ok", ROW_SPACE, "x=0.25",
+     space="value: [a, b]\nx: {type: float, low: 0, high: 1, when: {value: a}}",
+     check=every(ran(2), got("value", ["a", "b"]), got("x", [0.25, 0.5])))
 rand("forbidden-unknown-key", ROW_SPACE, space="value: [a, b]\nforbidden: [{valu: a}]", error=("forbidden[0]", "'valu'"))
 grid("when-grid-valid-combinations-ok", ROW_SPACE,
      space="value: [a, b]\nx: {type: categorical, choices: [0.1, 0.2, 0.3], when: {value: b}}",

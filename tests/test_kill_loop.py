@@ -33,6 +33,8 @@ from typing import Any
 import pytest
 import yaml
 
+from hpo_sweeper.rerun import ENDED_BY_ITSELF
+
 APP = Path(__file__).parent / "durable_app" / "app.py"
 KILLS_PER_SWEEP = 5
 #: Start-up kills, in seconds after the start: Hydra needs about 1.5 s to start a sweep here, so
@@ -63,6 +65,21 @@ def command(sweep_dir: Path, settings: list[str], n_trials: int, kind_is_grid: b
     return [sys.executable, str(APP), "-m", f"hydra.sweep.dir={sweep_dir}", *settings, *space,
             f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.max_failure_rate=1.0", "hydra.sweeper.plots=false",
             f"fail_above={FAIL_ABOVE}", "sleep=0.05"]
+
+
+def ended_by_itself(sweep_dir: Path) -> bool:
+    """Whether the store says its last run's loop ended by itself (hpo_sweeper.rerun.ENDED_BY_ITSELF)."""
+    db = sweep_dir / "trials.db"
+    if not db.exists() or db.stat().st_size == 0:
+        return False
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = ?", (ENDED_BY_ITSELF,)).fetchone()
+    except sqlite3.OperationalError:  # killed while the schema was being created
+        return False
+    finally:
+        con.close()
+    return row is not None and json.loads(row[0]) is True
 
 
 def store_rows(sweep_dir: Path) -> dict[int, dict[str, Any]]:
@@ -130,7 +147,8 @@ def run_with_kills(base: Path, settings: list[str], n_trials: int, grid: bool, r
         deadline = time.monotonic() + delay
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
-        if proc.poll() is None:
+        killed = proc.poll() is None
+        if killed:
             proc.send_signal(signal.SIGKILL)  # the sweep process alone, as `kill -9 <pid>`
             proc.wait()
             # Its orphaned workers may still finish a job (its record is recovered) or not: then end them.
@@ -143,7 +161,10 @@ def run_with_kills(base: Path, settings: list[str], n_trials: int, grid: bool, r
         else:
             proc.wait()
             assert proc.returncode == 0, err_file.read_text()
-            if grid:  # ended by itself: check it, and spend the remaining kills on a fresh sweep dir
+        # A grid whose loop ended by itself (killed or not in its last moments, after the store said so)
+        # runs again from job 0 in the same dir (hpo_sweeper/rerun.py): check it, and spend the remaining
+        # kills on a fresh sweep dir.
+        if grid and (not killed or ended_by_itself(sweep_dir)):
                 check_invariants(sweep_dir, completed, job_dirs)
                 check_final(sweep_dir, n_trials, grid)
                 part += 1

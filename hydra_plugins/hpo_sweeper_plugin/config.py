@@ -326,7 +326,10 @@ def _stored(group: str, name: str) -> bool:
     """Whether the ConfigStore holds our node already. Hydra's plugin scan executes this module
     again at every ``Plugins`` set-up, which a job of joblib, submitit or Ray does once per job
     (``Singleton.set_state``), with the ConfigStore of the sweep that holds these nodes: built
-    again, they cost tens of milliseconds between one job's end and the next one's start."""
+    again, they cost tens of milliseconds between one job's end and the next one's start.
+    After such a second run the stored nodes keep the classes of the first, and this module's names
+    the new ones: the launchers pickle with cloudpickle, which then pickles a class by value, so
+    nothing depends on the two being the same object."""
     entry: Any = _cs.repo
     for part in group.split("/"):
         entry = entry.get(part) if isinstance(entry, dict) else None

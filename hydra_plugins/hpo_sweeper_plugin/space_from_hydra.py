@@ -122,7 +122,9 @@ def params_overrides(
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
-    lines = [str(o) for o in config.hydra.overrides.hydra]
+    # As typed, unresolved: an override such as hydra.sweep.subdir=d_${hydra.job.num} names a value that
+    # only a job has.
+    lines = [str(o) for o in OmegaConf.to_container(config.hydra.overrides.hydra, resolve=False)]  # type: ignore[union-attr]
     parsed = OverridesParser.create().parse_overrides(lines)
     ours = [(line, o) for line, o in zip(lines, parsed)
             if o.key_or_group.startswith(_PARAMS_PREFIX) and not o.is_delete()]
