@@ -24,5 +24,6 @@ def test_async_on_slurm_keeps_both_slots_busy(slurm_cluster: None, tmp_path: Pat
                              "hydra.sweeper.schedule=async", "hydra.sweeper.max_concurrent=2",
                              "hydra.sweeper.n_trials=6", "hydra.sweeper.seed=0", "meet=2", "hold_for=3", "sleep=0.2",
                              timeout=600)
-    # Job 0 ran while 3 others started and ended: the freed slot took new trials at once.
-    check_async_sweep(res, sweeper_pid, sweep_dir, n_trials=6, max_concurrent=2, min_inside=3)
+    # Job 0 waited until 3 others ended; job 1, which met it, may have started just before it, so at
+    # least 2 started and ended inside job 0's run. In batches of 2 only its batch-mate (job 1) could.
+    check_async_sweep(res, sweeper_pid, sweep_dir, n_trials=6, max_concurrent=2, min_inside=2)
