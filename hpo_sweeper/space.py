@@ -305,6 +305,54 @@ def snap_to_levels(x: Any, levels: Any, n_levels: Any, xp: Any = np) -> Any:
     return xp.where(n_levels > 0, nearest, x)
 
 
+@dataclass(frozen=True)
+class InactiveRule:
+    """When one conditional parameter's feature columns are active (``FeatureLayout.inactive``).
+
+    ``columns``: the parameter's columns (one, or its one-hot group when ``categorical``);
+    ``onehot``: per categorical parent, the one-hot columns of the values its ``when`` allows;
+    ``levels``: per discrete numeric parent, its column and the unit coordinates of the allowed
+    values; ``parent_rules``: the indices (in ``FeatureLayout.inactive``) of the parents that are
+    conditional themselves, whose own activity multiplies in (rules come in tree order)."""
+
+    columns: tuple[int, ...]
+    categorical: bool
+    onehot: tuple[tuple[int, ...], ...] = ()
+    levels: tuple[tuple[int, tuple[float, ...]], ...] = ()
+    parent_rules: tuple[int, ...] = ()
+
+
+def on_tree(X: Any, rules: Sequence[InactiveRule], xp: Any = np) -> Any:
+    """(M, D) features -> the same rows at their point of the tree: each inactive parameter's
+    columns set as ``SearchSpace.to_features`` writes them (a numeric one ``INACTIVE_UNIT``, a
+    categorical one all zeros), whatever a relaxed row held there. numpy (``xp=numpy``, a copy)
+    or JAX (``xp=jax.numpy``, inside the acquisition: a candidate is scored at the configuration
+    it decodes to, not at a point with free inactive coordinates that no trial can have)."""
+    if not rules:
+        return X
+    if xp is np:
+        X = np.array(X, dtype=float, copy=True)
+    acts: list[Any] = []
+    for r in rules:
+        a = xp.ones(X.shape[0], dtype=X.dtype)
+        for cols in r.onehot:
+            a = a * xp.sum(X[:, list(cols)], axis=1)
+        for col, units in r.levels:
+            hit = xp.abs(X[:, col][:, None] - xp.asarray(units, dtype=X.dtype)[None, :]) < 1e-9
+            a = a * xp.any(hit, axis=1).astype(X.dtype)
+        for i in r.parent_rules:
+            a = a * acts[i]
+        acts.append(a)
+        c = list(r.columns)
+        fill = 0.0 if r.categorical else INACTIVE_UNIT
+        new = a[:, None] * X[:, c] + (1.0 - a[:, None]) * fill
+        if xp is np:
+            X[:, c] = new
+        else:
+            X = X.at[:, c].set(new)
+    return X
+
+
 @dataclass(frozen=True, eq=False)
 class FeatureLayout:
     """The space as arrays, computed once per space (``SearchSpace.layout``): what an
@@ -321,6 +369,7 @@ class FeatureLayout:
     Per parameter (``j`` indexes ``params``):
         ``kind[j]``, ``log[j]``, ``low[j]``/``high[j]`` (bounds; NaN for a categorical),
         ``step[j]`` (NaN when none), ``column[j]`` (its first feature column).
+    Per conditional parameter, in tree order: ``inactive``, the rules ``on_tree`` applies.
     """
 
     n_features: int
@@ -336,6 +385,7 @@ class FeatureLayout:
     column: tuple[int, ...] = ()
     levels: np.ndarray = field(default_factory=lambda: np.full((0, 1), np.inf))
     n_levels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    inactive: tuple[InactiveRule, ...] = ()
 
     def snap(self, X: np.ndarray) -> np.ndarray:
         """(n, D) relaxed features -> a copy with numeric levels snapped (``snap_to_levels``)
@@ -583,7 +633,34 @@ class SearchSpace:
             column=tuple(column),
             levels=padded,
             n_levels=counts,
+            inactive=self._inactive_rules(tuple(column)),
         )
+
+    def _inactive_rules(self, column: tuple[int, ...]) -> tuple[InactiveRule, ...]:
+        """``FeatureLayout.inactive``: one rule per conditional parameter, parents first."""
+        by_name = {p.name: (p, col) for p, col in zip(self.params, column)}
+        rules: list[InactiveRule] = []
+        index: dict[str, int] = {}
+        for name in self._order:
+            cond = self._conditions.get(name)
+            if cond is None:
+                continue
+            p, col = by_name[name]
+            onehot, levels, parents = [], [], []
+            for parent, allowed in cond.values.items():
+                q, qcol = by_name[parent]
+                if q.kind is Kind.CATEGORICAL:
+                    onehot.append(tuple(qcol + i for i, v in enumerate(q.choices) if _hashable(v) in allowed))
+                else:  # a discrete numeric parent: its allowed values' unit coordinates (never all its levels)
+                    values = sorted(h[1] for h in allowed if h[0] == "")
+                    levels.append((qcol, tuple(float(u) for u in _units(q, values))))
+                if parent in index:
+                    parents.append(index[parent])
+            index[name] = len(rules)
+            width = len(p.choices) if p.kind is Kind.CATEGORICAL else 1
+            rules.append(InactiveRule(columns=tuple(range(col, col + width)), categorical=p.kind is Kind.CATEGORICAL,
+                                      onehot=tuple(onehot), levels=tuple(levels), parent_rules=tuple(parents)))
+        return tuple(rules)
 
     def to_features(self, points: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """(n, D) GP features of configurations: one column (or one-hot group) at a time,
@@ -644,6 +721,9 @@ class SearchSpace:
 #: An inactive parameter's coordinate (``to_unit``, and its feature column; an inactive categorical's
 #: one-hot group is all zeros). Imputation with one constant: within a branch the GP sees the
 #: column as constant, and the parent's own column (one-hot, or level) already tells branches apart.
+#: The JAX engine's acquisition scores candidates at this imputation too (``on_tree``); the constant,
+#: the constant plus an indicator column, and scoring free inactive coordinates were measured in
+#: benchmarks/notes/issue17_conditional.md.
 INACTIVE_UNIT = 0.5
 #: ``SearchSpace.key`` of an inactive parameter
 _INACTIVE = ("inactive",)

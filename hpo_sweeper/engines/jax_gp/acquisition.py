@@ -45,7 +45,7 @@ from hpo_sweeper.engines.jax_gp.gp import Posterior, predict
 from hpo_sweeper.engines.jax_gp.kernels import cross_cov
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards, log_h
 from hpo_sweeper.engines.jax_gp.optim import lbfgs
-from hpo_sweeper.space import snap_to_levels
+from hpo_sweeper.space import InactiveRule, on_tree, snap_to_levels
 
 __all__ = ["AcqConfig", "AcqInputs", "acq_value", "propose"]
 
@@ -64,6 +64,8 @@ class AcqConfig(NamedTuple):
     has_levels: bool  # some numeric column is discrete: snap and re-score after the ascent
     n_starts: int  # S
     n_steps: int  # L-BFGS evaluations per start
+    #: a conditional space's rules (``FeatureLayout.inactive``): every row is scored at its point of the tree
+    tree: tuple[InactiveRule, ...] = ()
 
 
 #: a jax.Array, or a numpy array where the engine runs on JAX's default device (cheaper to pass)
@@ -106,6 +108,9 @@ def _acq_fantasies(post: Posterior, X: jax.Array, inp: AcqInputs, cfg: AcqConfig
 
 def acq_value(post: Posterior, X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> jax.Array:
     """(M, D) -> (M,) acquisition values (higher is better)."""
+    # A relaxed row's inactive coordinates are free (the candidates, the ascent, a categorical
+    # exchange): score it where it decodes to, their imputed value (measured: benchmarks/notes/issue17).
+    X = on_tree(X, cfg.tree, xp=jnp)
     if inp.fantasies is not None:
         return _acq_fantasies(post, X, inp, cfg)
     mu, var = predict(post, X, cfg.safeguards)

@@ -139,6 +139,7 @@ def _acq_config(static: Statics, kind: str, N: int) -> acq.AcqConfig:
         has_levels=bool(np.any(layout.n_levels > 0)),
         n_starts=starts,
         n_steps=steps if layout.numeric else 0,
+        tree=layout.inactive,
     )
 
 
