@@ -72,8 +72,9 @@ def translate(
     if s.get("custom_search_space") is not None:
         raise CompatError(
             f"custom_search_space={s['custom_search_space']!r} (hydra-optuna-sweeper) is not supported: the search "
-            "space is declared in params only, and conditional parameters are not available yet. Search the union "
-            "of the parameters, or fix dependent values with plain overrides"
+            "space is declared in params only: write a parameter that exists only for some values of another with "
+            "`when:` (e.g. `optim.momentum: {type: float, low: 0.5, high: 0.99, when: {optim.name: sgd}}`, README "
+            "\"Conditional parameters\") and combinations never to try under `forbidden:`"
         )
     s.pop("custom_search_space", None)
 
