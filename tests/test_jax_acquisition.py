@@ -52,17 +52,6 @@ def test_lcb_is_kappa_sigma_minus_mu(model: tuple) -> None:
     np.testing.assert_allclose(np.asarray(got), 2.0 * np.sqrt(np.asarray(var)) - np.asarray(mu), rtol=1e-12)
 
 
-def test_mean_is_minus_mu_and_ignores_the_variance(model: tuple) -> None:
-    """Kind "mean" (the exploiting member of a batch) scores -mu only: two points with the
-    same mean score the same however uncertain, unlike LCB."""
-    post, inp, _ = model
-    Xq = jnp.asarray(np.random.default_rng(2).random((16, 2)))
-    with jax.enable_x64(True):
-        mu, _ = gp.predict(post, Xq, SG)
-        got = acq.acq_value(post, Xq, inp, config("mean"))
-    np.testing.assert_allclose(np.asarray(got), -np.asarray(mu), rtol=1e-12)
-
-
 def test_log_ei_and_log_pi_are_finite_and_order_like_ei(model: tuple) -> None:
     """Far from the data log-EI stays finite (no -inf plateau); and where the variance is
     the same, a lower mean scores higher."""

@@ -7,10 +7,7 @@ Notation: ``D`` features, ``M`` candidates, ``S`` gradient starts; ``X: (M, D)``
 * log-EI: ``log sigma + log_h(u)``, ``u = (best - mu) / sigma - xi`` (numerics.log_h,
   Ament et al. 2023) so flat regions far from the incumbent still have a usable gradient;
 * log-PI: ``log Phi(u)``;
-* LCB: ``kappa sigma - mu`` (the lower confidence bound of a minimiser, negated);
-* mean: ``-mu``, pure exploitation: the member of a batch that polishes the incumbent
-  (``fantasies.exploits``); with pending points, the mean given the observations only
-  (averaged over the fantasies).
+* LCB: ``kappa sigma - mu`` (the lower confidence bound of a minimiser, negated).
 
 ``xi`` is a margin in units of the posterior standard deviation, not of y: EI then asks
 for an improvement of ``xi sigma(x)``. With a margin fixed in y units (skopt's reading),
@@ -52,7 +49,7 @@ from hpo_sweeper.space import snap_to_levels
 
 __all__ = ["AcqConfig", "AcqInputs", "acq_value", "propose"]
 
-KINDS = ("ei", "pi", "lcb", "mean")
+KINDS = ("ei", "pi", "lcb")
 
 
 class AcqConfig(NamedTuple):
@@ -98,8 +95,6 @@ def _acq_fantasies(post: Posterior, X: jax.Array, inp: AcqInputs, cfg: AcqConfig
     mu = h.mean + k @ f.alpha.T  # (M, S)
     v = solve_triangular(post.L, k.T, lower=True)
     sigma = jnp.sqrt(jnp.maximum(h.signal - jnp.sum(v * v, axis=0), sg.min_variance))  # (M,)
-    if cfg.kind == "mean":
-        return -jnp.mean(mu, axis=1)
     if cfg.kind == "lcb":
         return inp.kappa * sigma - jnp.mean(mu, axis=1)
     u = (f.best[None, :] - mu) / sigma[:, None] - inp.xi
@@ -114,8 +109,6 @@ def acq_value(post: Posterior, X: jax.Array, inp: AcqInputs, cfg: AcqConfig) -> 
     if inp.fantasies is not None:
         return _acq_fantasies(post, X, inp, cfg)
     mu, var = predict(post, X, cfg.safeguards)
-    if cfg.kind == "mean":
-        return -mu
     sigma = jnp.sqrt(var)
     if cfg.kind == "lcb":
         return inp.kappa * sigma - mu

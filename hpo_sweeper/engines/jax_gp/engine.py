@@ -6,8 +6,7 @@ Host-side glue around the pure, jitted pieces (``gp.fit``, ``gp.posterior``,
 bucket (``padding``), fit as ``schedule`` says, condition on pending points, draw
 candidates (``candidates``) and maximise the acquisition. Matern-5/2 ARD, MAP
 hyperparameters, log-EI; pending points and the members of a batch are conditioned on
-by fantasies (``fantasies.py``; ``batch_strategy="qei"``, one member in every ``p + q`` in
-flight minimises the posterior mean) or a constant lie.
+with a constant lie (kriging believer).
 
 Notation: ``n`` observations, ``p`` pending points, ``q`` requested points, ``D``
 features, ``N = bucket(n + p + q)`` the padded size; ``X: (N, D)``.
@@ -41,7 +40,7 @@ from hpo_sweeper.engines.jax_gp import acquisition as acq
 from hpo_sweeper.engines.jax_gp import blas_threads, gp
 from hpo_sweeper.engines.jax_gp.candidates import enumerates_categoricals, make_sampler
 from hpo_sweeper.engines.jax_gp.config import ACQ_KIND, HEDGE_ARMS, JaxConfig, make_config
-from hpo_sweeper.engines.jax_gp.fantasies import base_samples, exploits, fantasize
+from hpo_sweeper.engines.jax_gp.fantasies import base_samples, fantasize
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards, safeguards_for
 from hpo_sweeper.engines.jax_gp.padding import bucket, pad
 from hpo_sweeper.engines.jax_gp.schedule import fit_kind, fit_starts, n_random_starts
@@ -209,9 +208,7 @@ def _suggest(
         Xc = _put(static, static.sampler.sample(cand_rng, M0, n_local, top))
         if eps is not None and (j > 0 or len(X_pend)):
             inp = inp._replace(fantasies=fantasize(post_obs, post, best, eps, static.sg))
-        if use_fantasies and exploits(n_obs, len(X_pend), q, j):  # the batch's exploiting member
-            x = np.asarray(acq.propose(post, Xc, inp, _acq_config(static, "mean", N))[0])
-        elif hedge:
+        if hedge:
             xs = [np.asarray(acq.propose(post, Xc, inp, _acq_config(static, k, N))[0]) for k in HEDGE_ARMS]
             nominees.append(np.stack(xs))
             p = np.exp(gains - np.max(gains))

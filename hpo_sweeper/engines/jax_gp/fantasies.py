@@ -16,14 +16,6 @@ deterministic and smooth in ``x``), and EI at ``x`` is exact per fantasy, in log
 (``log mean_s exp(log EI_s)``, numerics.log_h). This is the sequential-greedy qEI of
 BoTorch / Optuna's qLogEI with the inner expectation done analytically.
 
-One member in every ``p + q`` points in flight is instead the minimiser of the posterior
-mean (``exploits``; acquisition kind "mean"), as several batch BO methods do (a pure
-exploitation point per batch). qEI alone sends the later members of a batch away from
-the incumbent (their fantasies already cover it), so late in a sweep only about one point
-in four refines it; at q=4 the polish then lags the sequential run's (Branin, 50 trials,
-10 seeds: median regret 9.5e-6 against 8.4e-7 at q=1; with the exploiting member 1.4e-6;
-benchmarks/notes/issue15_pending_aware_qei.md).
-
 Cost: one ``(N, S)`` solve per proposal (``fantasize``), then ``mu_s = m + k alpha_s``
 per candidate, ``(M, N) @ (N, S)``; shapes are the bucket's, so no recompilation.
 """
@@ -42,7 +34,7 @@ from hpo_sweeper.engines.jax_gp.gp import Posterior
 from hpo_sweeper.engines.jax_gp.kernels import cross_cov
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards
 
-__all__ = ["N_FANTASIES", "Fantasies", "base_samples", "exploits", "fantasize"]
+__all__ = ["N_FANTASIES", "Fantasies", "base_samples", "fantasize"]
 
 #: joint draws of the pending values; 64 keeps the seed-to-seed spread of the acquisition's
 #: maximiser below the candidates' own (QMC draws converge ~1/S)
@@ -54,21 +46,6 @@ class Fantasies(NamedTuple):
 
     alpha: jax.Array  # (S, N) K^-1 resid_s, K of the posterior with the pending points filled
     best: jax.Array  # (S,) min(incumbent, min f_P^s), standardised
-
-
-def exploits(n_obs: int, n_pending: int, q: int, j: int) -> bool:
-    """Whether member ``j`` of a batch of ``q``, asked with ``n_obs`` observations and
-    ``n_pending`` pending points, is the batch's exploiting member (the posterior mean's
-    minimiser) rather than a qEI proposal.
-
-    Counting every point told or in flight, one in every ``n_pending + q`` exploits: in a
-    batch with nothing pending (``n_obs`` a multiple of ``q``) it is the second member, so
-    the first stays the plain EI proposal (the one a sequential run would make) and the
-    rest condition on both; asynchronously (``q = 1``, ``p`` pending) it is every
-    ``p + 1``-th proposal. Stateless, so a resumed sweep makes the same choice.
-    """
-    n_fly = n_pending + q
-    return n_fly >= 2 and (n_obs + n_pending + j) % n_fly == 1
 
 
 def base_samples(entropy: tuple[int, ...], N: int) -> np.ndarray:
