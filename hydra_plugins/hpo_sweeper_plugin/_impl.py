@@ -49,6 +49,10 @@ HYDRA_HINTS = Hints(new_sweep="use another hydra.sweep.dir for a new sweep", fla
 _OPTION_NAMES = {"engine": "engine_options"}
 #: Settings of the config that are neither sweep settings nor optimiser options.
 _OTHER_KEYS = {"params", "name"}
+#: ``sweep()`` returns every job's ``JobReturn``, as Hydra's sweepers do, each with the job's
+#: composed config (~0.1 MB): past this many jobs they are kept without their configs, so the
+#: memory of a 10,000-trial sweep stays bounded (issue #20); the configs are in each job dir's .hydra/.
+KEEP_JOB_CONFIGS = 1000
 
 
 class SweeperAdapter:
@@ -64,6 +68,7 @@ class SweeperAdapter:
             hydra_context=hydra_context, task_function=TimedTask(task_function), config=config
         )
         self.returns: list[list[JobReturn]] = []
+        self._n_returned = 0
         #: Composition signatures already composed once (``_validate``).
         self._composed: set[tuple[Any, ...]] = set()
         #: Keys whose value can change what a job's config composes to beyond its type: config-group
@@ -129,8 +134,10 @@ class SweeperAdapter:
     def _launch(self, trials: list[Trial]) -> list[JobResult]:
         batch = [self.job_overrides(t.params) for t in trials]
         returns = list(self.launcher.launch(batch, initial_job_idx=trials[0].number))
-        self.returns.append(returns)
-        return [job_result(r, self.sweep_dir, t.number) for r, t in zip(returns, trials)]
+        results = [job_result(r, self.sweep_dir, t.number) for r, t in zip(returns, trials)]
+        self.returns.append(returns if self._n_returned < KEEP_JOB_CONFIGS else [_slim(r) for r in returns])
+        self._n_returned += len(returns)
+        return results
 
     def _validate(self, params: list[dict[str, Any]]) -> None:
         """Compose each new kind of job config up front: a bad override stops the sweep before it runs.
@@ -157,6 +164,11 @@ class SweeperAdapter:
         return tuple(sorted(
             (k, repr(v) if k in self._structural else type(v).__name__) for k, v in params.items()
         ))
+
+
+def _slim(r: JobReturn) -> JobReturn:
+    """A job's return without its composed configs (see ``KEEP_JOB_CONFIGS``)."""
+    return dataclasses.replace(r, cfg=None, hydra_cfg=None)
 
 
 def _plain(v: Any) -> Any:
