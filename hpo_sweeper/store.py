@@ -115,7 +115,7 @@ class TrialStore(TrialLog):
                     raise self._corrupt(e) from None
             self._bound_query_time()
             self._check_version()
-            self._trials = {t.number: t for t in self._read_trials()}
+            self._replace_all(self._read_trials())
             self.conn.set_progress_handler(None, 0)  # the sweep's own writes are not bounded
         except BaseException:
             self.close(refused=True)
@@ -344,7 +344,7 @@ class TrialStore(TrialLog):
     def remove(self, number: int) -> None:
         with self._transaction() as c:
             c.execute("DELETE FROM trials WHERE number=?", (number,))
-        self._trials.pop(number, None)
+        super().remove(number)
 
     def set_intermediate(self, number: int, reports: list[tuple[int, float, float]]) -> None:
         """Replace trial ``number``'s intermediate values (step, value, time), in one transaction."""

@@ -96,3 +96,29 @@ def test_the_store_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     # the file itself is in WAL mode for any reader
     with sqlite3.connect(tmp_path / "trials.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_status_counts_follow_adds_updates_and_removals_and_survive_a_reopen(tmp_path: Path) -> None:
+    """The counts are kept, not recounted: they must equal a recount after every kind of change."""
+    store = TrialStore(tmp_path / "trials.db").open()
+
+    def recount(log: TrialStore) -> dict[TrialStatus, int]:
+        return {s: sum(t.status is s for t in log) for s in TrialStatus}
+
+    for i in range(6):
+        store.add(Trial(number=i, params={"x": i / 10}))
+    store.update(store.get(0).replace(status=TrialStatus.COMPLETED, value=1.0))  # type: ignore[union-attr]
+    store.update(store.get(1).replace(status=TrialStatus.FAILED, error="boom"))  # type: ignore[union-attr]
+    store.update(store.get(2).replace(status=TrialStatus.PRUNED, value=2.0))  # type: ignore[union-attr]
+    store.update(store.get(2).replace(status=TrialStatus.PRUNED, value=2.5))  # type: ignore[union-attr]
+    store.remove(3)
+    store.remove(3)  # a second removal changes nothing
+    assert {s: store.count(s) for s in TrialStatus} == recount(store)
+    assert store.n_finished() == 3 and store.count(TrialStatus.RUNNING) == 2
+    store.close()
+    again = TrialStore(tmp_path / "trials.db").open()
+    try:
+        assert {s: again.count(s) for s in TrialStatus} == recount(again)
+        assert again.n_finished() == 3
+    finally:
+        again.close()
