@@ -5,8 +5,8 @@ first, then the optimiser, which holds every trial asked and not yet told as a
 pending point), record them ``running``, hand them to the driver, and consume the
 events it yields: ``Started`` (recorded at once), ``Reported`` (an intermediate
 value), ``Finished`` (recorded, told to the optimiser, logged) and ``LaunchFailed``.
-After each group of events the results files are rewritten and the failure rate
-and the early-stop rule are judged. A batch launch and an asynchronous pool are
+After each group of events the failure rate and the early-stop rule are judged, and
+the results files are rewritten (throttled: see ``RESULTS_INTERVAL_S``). A batch launch and an asynchronous pool are
 two drivers of this one loop (``hpo_sweeper.drivers``).
 
 Knows nothing of Hydra, nor of where its store lives: ``hpo_sweeper.Sweep`` opens
@@ -45,6 +45,13 @@ MIN_TRIALS_FOR_FAILURE_RATE = 5
 #: Rounds of ``ask`` when every proposal repeats a configuration already run or queued:
 #: then the (finite or nearly covered) space counts as exhausted.
 MAX_ASK_ROUNDS = 50
+#: The results files (optimization_results.yaml, trials.csv) are rewritten in full, O(n) in
+#: the trials, so after every event a sweep of fast trials would spend O(n^2) on them (issue
+#: #20). While events come faster than this many seconds apart they are rewritten at most this
+#: often; when they come slower (trials that take longer), after every event as before; always at
+#: the end. The store is written at every event regardless: the files may lag it by this much,
+#: never lose what it holds.
+RESULTS_INTERVAL_S = 2.0
 
 
 class SweepFailed(HpoSweeperError, RuntimeError):
@@ -97,6 +104,14 @@ class SweepLoop:
         #: Jobs that died together in one batch: each runs alone next, so the one that kills
         #: its worker cannot take healthy batch-mates with it again.
         self._solo: list[dict[str, Any]] = []
+        #: Identities of the recorded trials' configurations, kept as trials are added and removed
+        #: (rebuilding it on every ask was O(n) per trial).
+        self._recorded_keys: dict[int, Any] = {}
+        self._key_counts: dict[Any, int] = {}
+        #: When the results files were last written, and how long the driver last kept the loop
+        #: waiting for the jobs (a submit, or the wait for the next event).
+        self._last_write = -math.inf
+        self._last_wait = 0.0
         #: Intermediate values from the jobs' report files into the store (issue #14).
         self.curves = CurveIngest(self.sweep_dir, self.trials)
         self._constraints = self.settings.constraint_list
@@ -161,19 +176,22 @@ class SweepLoop:
         batch = [Trial(number=start + i, params=p) for i, p in enumerate(params)]
         for t in batch:
             self.trials.add(t)
-        self.write()  # the results files list the trials as running while they run
+            self._count_key(t)
+        self._write_soon()  # the results files list the trials as running while they run
+        started = time.monotonic()
         self.driver.submit(batch)
+        self._last_wait = time.monotonic() - started
         return batch
 
     def _consume(self, events: Any) -> None:
         finished: list[Trial] = []
-        for event in events:
+        for event in self._timed(events):
             finished += self._handle(event)
         if finished:
             self._tell(finished)
             for t in finished:
                 self._log_trial(t)
-        self.write()
+        self._write_soon()
         self._check_failure_rate()
         self._check_early_stop()
 
@@ -238,6 +256,8 @@ class SweepLoop:
                 f", {n} pruned" if (n := self.trials.count(TrialStatus.PRUNED)) else "",
                 f", {n} infeasible" if (n := self.trials.count(TrialStatus.INFEASIBLE)) else "", len(rerun),
             )
+        for t in self.trials:
+            self._count_key(t)
         # Each configuration is queued once, and never one that is already recorded.
         taken = self._taken_keys()
         for p in [*rerun, *self._enqueue]:
@@ -273,7 +293,7 @@ class SweepLoop:
                 self.trials.update(failed)
                 log.warning("Trial %d: %s", trial.number, failed.error)
                 return failed
-        self.trials.remove(trial.number)
+        self._remove(trial.number)
         return None
 
     # --- proposals ------------------------------------------------------------------------
@@ -284,12 +304,25 @@ class SweepLoop:
         except (KeyError, TypeError):  # a trial of an earlier space (allow_space_change)
             return None
 
-    def _taken_keys(self, *more: Sequence[dict[str, Any]]) -> set[Any]:
+    def _count_key(self, trial: Trial) -> None:
+        k = self._recorded_keys[trial.number] = self._key(trial.params)
+        if k is not None:
+            self._key_counts[k] = self._key_counts.get(k, 0) + 1
+
+    def _remove(self, number: int) -> None:
+        """Removes a trial from the store (it runs again under a new number) and from the keys."""
+        self.trials.remove(number)
+        k = self._recorded_keys.pop(number, None)
+        if k is not None:
+            self._key_counts[k] -= 1
+            if not self._key_counts[k]:
+                del self._key_counts[k]
+
+    def _taken_keys(self, *more: Sequence[dict[str, Any]]) -> _Taken:
         """Identities of every configuration recorded or queued: none may be handed out again."""
-        pending = [t.params for t in self.trials] + self._queue + self._solo
-        keys = {self._key(p) for group in (pending, *more) for p in group}
-        keys.discard(None)
-        return keys
+        extra = {self._key(p) for group in (self._queue, self._solo, *more) for p in group}
+        extra.discard(None)
+        return _Taken(self._key_counts, extra)
 
     def _propose(self, n: int, chosen: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Up to ``n`` new configurations from the optimiser, none recorded or queued already.
@@ -342,7 +375,7 @@ class SweepLoop:
                 died.append(t)
         if not finished and not died:
             for t in batch:  # none of them ran: nothing to record
-                self.trials.remove(t.number)
+                self._remove(t.number)
             self.write()
             raise SweepFailed(
                 f"the launcher failed before any job of trials {batch[0].number}-{batch[-1].number} started: "
@@ -358,7 +391,7 @@ class SweepLoop:
             else:
                 finished.append(failed)
         for t in not_started:
-            self.trials.remove(t.number)
+            self._remove(t.number)
         self._queue = [t.params for t in not_started] + self._queue
         if rerun or not_started:
             log.info("Trials %s died and run again, each alone; trials %s never started and run again",
@@ -430,7 +463,28 @@ class SweepLoop:
         else:
             log.warning("trial %d/%d failed: %s %s", t.number, self.n_trials, _oneline(t.error), best_text)
 
+    def _timed(self, events: Any) -> Any:
+        """The driver's events, adding the time spent waiting for each to ``_last_wait`` (which the
+        next ``_start`` resets to the time its submit waits)."""
+        it = iter(events)
+        while True:
+            started = time.monotonic()
+            try:
+                event = next(it)
+            except StopIteration:
+                self._last_wait += time.monotonic() - started
+                return
+            self._last_wait += time.monotonic() - started
+            yield event
+
+    def _write_soon(self) -> None:
+        """Rewrites the results files unless they were written less than ``RESULTS_INTERVAL_S``
+        ago and the jobs last kept the loop waiting less than that (see ``RESULTS_INTERVAL_S``)."""
+        if time.monotonic() - self._last_write >= RESULTS_INTERVAL_S or self._last_wait >= RESULTS_INTERVAL_S:
+            self.write()
+
     def write(self) -> dict[str, Any]:
+        self._last_write = time.monotonic()
         extra = {"stop_reason": self.stop_reason} if self.stop_reason else None
         return write_results(
             self.sweep_dir,
@@ -495,6 +549,23 @@ class SweepLoop:
         more = f" (and {len(errors) - k} more)" if len(errors) > k else ""
         where = f". See {self.sweep_dir / 'trials.csv'}" if self.sweep_dir is not None else ""
         return "errors: " + "; ".join(errors[:k]) + more + where
+
+
+class _Taken:
+    """The recorded configurations' keys (shared, not copied) and a few more of this ask's."""
+
+    def __init__(self, recorded: dict[Any, int], extra: set[Any]) -> None:
+        self.recorded, self.extra = recorded, extra - recorded.keys()
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self.recorded or key in self.extra
+
+    def __len__(self) -> int:
+        return len(self.recorded) + len(self.extra)
+
+    def add(self, key: Any) -> None:
+        if key is not None and key not in self.recorded:
+            self.extra.add(key)
 
 
 def _fmt(v: float | None) -> str:

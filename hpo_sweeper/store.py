@@ -104,6 +104,9 @@ class TrialStore(TrialLog):
                 try:
                     self._check_not_foreign()  # before the WAL pragma, which rewrites the file's header
                     self._conn.execute("PRAGMA journal_mode=WAL")
+                    # FULL, not WAL's usual NORMAL: each commit's WAL frames are fsynced, so a recorded
+                    # trial survives a power loss too (NORMAL keeps it through a process crash only).
+                    self._conn.execute("PRAGMA synchronous=FULL")
                     with self._conn:
                         self._conn.executescript(_SCHEMA)
                         self._add_values_column()
@@ -112,7 +115,7 @@ class TrialStore(TrialLog):
                     raise self._corrupt(e) from None
             self._bound_query_time()
             self._check_version()
-            self._trials = {t.number: t for t in self._read_trials()}
+            self._replace_all(self._read_trials())
             self.conn.set_progress_handler(None, 0)  # the sweep's own writes are not bounded
         except BaseException:
             self.close(refused=True)
@@ -341,7 +344,7 @@ class TrialStore(TrialLog):
     def remove(self, number: int) -> None:
         with self._transaction() as c:
             c.execute("DELETE FROM trials WHERE number=?", (number,))
-        self._trials.pop(number, None)
+        super().remove(number)
 
     def set_intermediate(self, number: int, reports: list[tuple[int, float, float]]) -> None:
         """Replace trial ``number``'s intermediate values (step, value, time), in one transaction."""

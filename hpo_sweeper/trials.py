@@ -13,9 +13,10 @@ constraint (``hpo_sweeper.constraints``), or crashed out of memory with
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,8 +70,8 @@ class TrialLog:
     """Trials of one sweep, in job-number order."""
 
     def __init__(self, trials: list[Trial] | None = None) -> None:
-        self._trials: dict[int, Trial] = {t.number: t for t in trials or []}
         self._meta: dict[str, Any] = {}
+        self._replace_all(trials or [])
         self._intermediate: dict[int, list[tuple[int, float, float]]] = {}
 
     def __iter__(self) -> Iterator[Trial]:
@@ -86,19 +87,35 @@ class TrialLog:
         return self._trials.get(number)
 
     def add(self, trial: Trial) -> None:
-        self._trials[trial.number] = trial
+        self._put(trial)
 
     def update(self, trial: Trial) -> None:
-        self._trials[trial.number] = trial
+        self._put(trial)
 
     def remove(self, number: int) -> None:
-        self._trials.pop(number, None)
+        old = self._trials.pop(number, None)
+        if old is not None:
+            self._counts[old.status] -= 1
 
     def count(self, status: TrialStatus) -> int:
-        return sum(1 for t in self._trials.values() if t.status is status)
+        return self._counts[status]
 
     def n_finished(self) -> int:
-        return sum(1 for t in self._trials.values() if t.finished)
+        return sum(n for status, n in self._counts.items() if status in FINISHED)
+
+    # The loop asks for counts after every event: kept as trials change, not counted each time
+    # (that was O(n) per event, O(n^2) per sweep; issue #20).
+    def _replace_all(self, trials: Iterable[Trial]) -> None:
+        self._trials: dict[int, Trial] = {t.number: t for t in trials}
+        self._counts: collections.Counter[TrialStatus] = collections.Counter(
+            t.status for t in self._trials.values())
+
+    def _put(self, trial: Trial) -> None:
+        old = self._trials.get(trial.number)
+        if old is not None:
+            self._counts[old.status] -= 1
+        self._trials[trial.number] = trial
+        self._counts[trial.status] += 1
 
     # Facts about the sweep beside its trials (a ``TrialStore`` persists them).
     def get_meta(self, key: str) -> Any:

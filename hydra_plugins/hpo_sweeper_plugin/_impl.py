@@ -25,6 +25,7 @@ from hpo_sweeper.grammar import encode_override
 from hpo_sweeper.job_records import job_started, recover_result
 from hpo_sweeper.resume import Hints
 from hpo_sweeper.settings import SweepConfigError, SweepSettings
+from hpo_sweeper.space import Kind
 from hpo_sweeper.sweep import Sweep
 from hpo_sweeper.trials import Trial
 from hydra_plugins.hpo_sweeper_plugin.async_launch import async_driver
@@ -48,6 +49,10 @@ HYDRA_HINTS = Hints(new_sweep="use another hydra.sweep.dir for a new sweep", fla
 _OPTION_NAMES = {"engine": "engine_options"}
 #: Settings of the config that are neither sweep settings nor optimiser options.
 _OTHER_KEYS = {"params", "name"}
+#: ``sweep()`` returns every job's ``JobReturn``, as Hydra's sweepers do, each with the job's
+#: composed config (~0.1 MB): past this many jobs they are kept without their configs, so the
+#: memory of a 10,000-trial sweep stays bounded (issue #20); the configs are in each job dir's .hydra/.
+KEEP_JOB_CONFIGS = 1000
 
 
 class SweeperAdapter:
@@ -63,6 +68,13 @@ class SweeperAdapter:
             hydra_context=hydra_context, task_function=TimedTask(task_function), config=config
         )
         self.returns: list[list[JobReturn]] = []
+        self._n_returned = 0
+        #: Composition signatures already composed once (``_validate``).
+        self._composed: set[tuple[Any, ...]] = set()
+        #: Keys whose value can change what a job's config composes to beyond its type: config-group
+        #: choices and categorical values (an Enum field, a group option); a range's values differ
+        #: only in number, and its type is part of the signature.
+        self._structural: frozenset[str] = frozenset()
 
     def sweep(self, arguments: list[str]) -> list[list[JobReturn]]:
         s = self._intake()
@@ -81,6 +93,7 @@ class SweeperAdapter:
             identity={"overrides": sorted(self.passthrough.values())}, hints=HYDRA_HINTS, **settings, **options,
         )
         sweep.check()  # bad optimiser and engine options fail here, early
+        self._structural = frozenset(p.name for p in space.params if p.kind is Kind.CATEGORICAL)
         check_group_choices(space, self.hydra_context.config_loader)
         # One job config composed now, before the sweep dir or the store is touched: a key that is not
         # in the config (a typo) is refused without a trace on disk. Every job's key set is the same
@@ -121,16 +134,41 @@ class SweeperAdapter:
     def _launch(self, trials: list[Trial]) -> list[JobResult]:
         batch = [self.job_overrides(t.params) for t in trials]
         returns = list(self.launcher.launch(batch, initial_job_idx=trials[0].number))
-        self.returns.append(returns)
-        return [job_result(r, self.sweep_dir, t.number) for r, t in zip(returns, trials)]
+        results = [job_result(r, self.sweep_dir, t.number) for r, t in zip(returns, trials)]
+        self.returns.append(returns if self._n_returned < KEEP_JOB_CONFIGS else [_slim(r) for r in returns])
+        self._n_returned += len(returns)
+        return results
 
     def _validate(self, params: list[dict[str, Any]]) -> None:
-        """Compose every job's config up front: a bad override stops the sweep before it runs."""
-        batch = [self.job_overrides(p) for p in params]
+        """Compose each new kind of job config up front: a bad override stops the sweep before it runs.
+
+        Hydra's own sweepers compose every job twice (here, then in the launcher): at a few hundred
+        ms a composition on a loaded machine, that doubled Hydra's per-job cost (issue #20). Whether
+        a composition succeeds depends on the override keys, the values of categorical keys (config
+        groups, Enum fields) and the types of the rest, never on which number a range gave: so one
+        job of each signature is composed, and the launcher composes every job as it always does."""
+        new: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for p in params:
+            new.setdefault(self._signature(p), p)
+        todo = {sig: p for sig, p in new.items() if sig not in self._composed}
+        if not todo:
+            return
+        batch = [self.job_overrides(p) for p in todo.values()]
         try:
             self.validate_batch(batch)
         except Exception as e:
             raise SweepConfigError(f"the job config cannot be composed with overrides {batch[0]}: {e}") from e
+        self._composed.update(todo)
+
+    def _signature(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(sorted(
+            (k, repr(v) if k in self._structural else type(v).__name__) for k, v in params.items()
+        ))
+
+
+def _slim(r: JobReturn) -> JobReturn:
+    """A job's return without its composed configs (see ``KEEP_JOB_CONFIGS``)."""
+    return dataclasses.replace(r, cfg=None, hydra_cfg=None)
 
 
 def _plain(v: Any) -> Any:
