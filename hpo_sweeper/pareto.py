@@ -28,6 +28,8 @@ import numpy as np
 from hpo_sweeper.direction import Direction
 
 __all__ = [
+    "REF_RULE",
+    "REF_RULES",
     "REF_SCALE",
     "hypervolume",
     "hypervolume_improvement",
@@ -124,32 +126,44 @@ def unique_front(Y: np.ndarray | Sequence[Sequence[float]], feasible: np.ndarray
     return np.unique(front, axis=0) if len(front) else front.reshape(0, Y.shape[1])
 
 
+#: the default reference-point rules (``reference_point``'s ``rule``): where the nadir and the margin's range come from
+REF_RULES = ("front", "all", "mixed")
+#: the rule used when none is named
+REF_RULE = "all"
+
+
 def reference_point(
     Y: np.ndarray | Sequence[Sequence[float]],
     feasible: np.ndarray | Sequence[bool] | None = None,
     scale: float = REF_SCALE,
+    rule: str = REF_RULE,
 ) -> np.ndarray:
-    """(m,) the default reference point: the worst feasible value plus ``scale`` of the range.
+    """(m,) the default reference point: a nadir pushed out by ``scale`` of a range.
 
-    Per objective, ``worst + 0.1 (worst - best)`` over all feasible points (not only the
-    front); where they have no range (a single point, or a tie), ``0.1 |worst|`` and, at 0,
-    0.1. The margin is BoTorch's (``infer_reference_point``: ``scale = 0.1`` of the range,
-    which, unlike Optuna's ``max(1.1 worst, 0.9 worst)``, does not change with a shift of
-    the objective's origin); the nadir is Optuna's choice, the worst point seen. BoTorch's
-    nadir of the front alone was measured to stall: on ZDT1 once a few points sat near
-    ``f1 = 0`` the reference box shrank around them and 30 more trials added nothing
-    (hypervolume 112.47 -> 112.49, gap to the front 8.2). Every feasible point is then
-    strictly better than the reference, so each front point counts towards the
-    hypervolume. Raises ``ValueError`` with no feasible point.
+    Per objective, ``nadir + scale (nadir - best)``, where ``best`` is the smallest feasible
+    value (the front's ideal point) and, by ``rule``:
+
+    * ``"front"`` (BoTorch's ``infer_reference_point``): ``nadir`` is the worst value among the
+      Pareto-front points, so the reference follows the front as it improves;
+    * ``"all"``: ``nadir`` is the worst value among all feasible points (the worst seen; it
+      only ever grows);
+    * ``"mixed"``: the front's nadir pushed out by ``scale`` of the range of all feasible points.
+
+    Where that range is 0 (one point, or a tie), ``scale |nadir|`` and, at 0, ``scale``. Every
+    front point is then strictly better than the reference, so each counts towards the
+    hypervolume. Raises ``ValueError`` with no feasible point or an unknown rule.
     """
+    if rule not in REF_RULES:
+        raise ValueError(f"reference point rule must be one of {REF_RULES}, got {rule!r}")
     Y, feas = _check(Y, feasible)
     if not np.any(feas):
         raise ValueError("no feasible point: the reference point is undefined")
-    worst, best = Y[feas].max(axis=0), Y[feas].min(axis=0)
-    span = worst - best
-    span = np.where(span > 0, span, np.abs(worst))
+    best, worst = Y[feas].min(axis=0), Y[feas].max(axis=0)
+    nadir = worst if rule == "all" else Y[pareto_mask(Y, feas)].max(axis=0)
+    span = (worst if rule == "mixed" else nadir) - best
+    span = np.where(span > 0, span, np.abs(nadir))
     span = np.where(span > 0, span, 1.0)
-    return worst + scale * span
+    return nadir + scale * span
 
 
 def _hv2(P: np.ndarray, ref: np.ndarray) -> float:

@@ -157,3 +157,42 @@ def test_bad_multi_objective_settings_are_named(settings, words) -> None:
     with pytest.raises(SweepConfigError) as e:
         Sweep(space(), "random", **settings)
     assert all(w in str(e.value) for w in words), str(e.value)
+
+
+def test_the_default_ref_point_is_the_default_rule_and_a_given_one_reaches_the_model(tmp_path: Path, monkeypatch) -> None:
+    import numpy as np
+
+    from hpo_sweeper import pareto
+    from hpo_sweeper.engines.jax_gp import multiobjective as mo
+
+    def task(p: dict) -> tuple[float, float]:
+        return p["x"] ** 2, -((p["y"] - 1) ** 2)  # the second is maximised
+
+    out = tmp_path / "default"
+    Sweep(space(), "random", seed=0, sweep_dir=out, direction=["minimize", "maximize"]).optimize(task, n_trials=10)
+    results = yaml.safe_load((out / "optimization_results.yaml").read_text())
+    Y = np.array([s["values"] for s in results["solutions"]])
+    all_values = pareto.to_minimize(np.array([[r["value_0"], r["value_1"]] for r in _csv_rows(out)], dtype=float),
+                                    ["minimize", "maximize"])
+    np.testing.assert_allclose(results["ref_point"], pareto.reference_point(all_values) * [1, -1])
+    assert results["hypervolume"] == pytest.approx(pareto.hypervolume(Y * [1, -1], pareto.reference_point(all_values)))
+
+    seen = []
+    real = mo.suggest_multiobjective
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("ref_point"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mo, "suggest_multiobjective", spy)
+    out = tmp_path / "given"
+    Sweep(space(), "bayes", seed=0, sweep_dir=out, direction=["minimize", "maximize"], n_initial_points=3,
+          ref_point=[30.0, -9.0]).optimize(task, n_trials=5)
+    assert seen and all(list(r) == [30.0, 9.0] for r in seen)  # in minimised units: the maximised one negated
+    results = yaml.safe_load((out / "optimization_results.yaml").read_text())
+    assert results["ref_point"] == [30.0, -9.0]
+
+
+def _csv_rows(out: Path) -> list[dict]:
+    with open(out / "trials.csv", newline="") as f:
+        return list(csv.DictReader(f))

@@ -150,21 +150,49 @@ def test_hypervolume_2d_against_inclusion_exclusion() -> None:
 # --- reference point -----------------------------------------------------------------------------
 
 
-def test_reference_point_is_the_worst_value_plus_a_tenth_of_the_range() -> None:
+def test_reference_point_all_is_the_worst_value_plus_a_tenth_of_the_range() -> None:
     Y = np.array([[0.0, 10.0], [4.0, 2.0], [5.0, 20.0]])  # the last point is dominated, and still counts
-    np.testing.assert_allclose(pareto.reference_point(Y), [5.0 + 0.5, 20.0 + 1.8])
+    np.testing.assert_allclose(pareto.reference_point(Y, rule="all"), [5.0 + 0.5, 20.0 + 1.8])
 
 
-def test_reference_point_single_point_and_zero() -> None:
-    np.testing.assert_allclose(pareto.reference_point([[2.0, -3.0]]), [2.2, -2.7])
-    np.testing.assert_allclose(pareto.reference_point([[0.0, 1.0]]), [0.1, 1.1])
+def test_reference_point_front_is_botorchs_nadir_of_the_front() -> None:
+    Y = np.array([[0.0, 10.0], [4.0, 2.0], [5.0, 20.0]])  # nadir of the front (4, 10), ideal (0, 2)
+    np.testing.assert_allclose(pareto.reference_point(Y, rule="front"), [4.0 + 0.4, 10.0 + 0.8])
+
+
+def test_reference_point_mixed_is_the_front_nadir_plus_a_tenth_of_the_whole_range() -> None:
+    Y = np.array([[0.0, 10.0], [4.0, 2.0], [5.0, 20.0]])
+    np.testing.assert_allclose(pareto.reference_point(Y, rule="mixed"), [4.0 + 0.5, 10.0 + 1.8])
+
+
+def test_reference_point_default_rule() -> None:
+    Y = np.random.default_rng(0).random((20, 3))
+    np.testing.assert_allclose(pareto.reference_point(Y), pareto.reference_point(Y, rule=pareto.REF_RULE))
+    with pytest.raises(ValueError, match="rule must be one of"):
+        pareto.reference_point(Y, rule="nadir")
+
+
+@pytest.mark.parametrize("rule", pareto.REF_RULES)
+def test_reference_point_single_point_and_zero(rule: str) -> None:
+    np.testing.assert_allclose(pareto.reference_point([[2.0, -3.0]], rule=rule), [2.2, -2.7])
+    np.testing.assert_allclose(pareto.reference_point([[0.0, 1.0]], rule=rule), [0.1, 1.1])
     with pytest.raises(ValueError, match="no feasible point"):
-        pareto.reference_point([[0.0, 1.0]], [False])
+        pareto.reference_point([[0.0, 1.0]], [False], rule=rule)
 
 
-def test_reference_point_ignores_infeasible_points() -> None:
-    Y = np.array([[0.0, 1.0], [1.0, 0.0], [-5.0, -5.0]])
-    np.testing.assert_allclose(pareto.reference_point(Y, [True, True, False]), [1.1, 1.1])
+@pytest.mark.parametrize("rule", pareto.REF_RULES)
+def test_reference_point_ignores_infeasible_points(rule: str) -> None:
+    Y = np.array([[0.0, 1.0], [1.0, 0.0], [-5.0, -5.0], [3.0, 3.0]])
+    np.testing.assert_allclose(pareto.reference_point(Y, [True, True, False, False], rule=rule), [1.1, 1.1])
+
+
+@pytest.mark.parametrize("rule", pareto.REF_RULES)
+def test_every_front_point_is_strictly_better_than_the_reference(rule: str) -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        Y = rng.standard_normal((int(rng.integers(1, 30)), int(rng.integers(2, 4))))
+        ref = pareto.reference_point(Y, rule=rule)
+        assert np.all(Y[pareto.pareto_mask(Y)] < ref)
 
 
 # --- boxes of the non-dominated region ------------------------------------------------------------

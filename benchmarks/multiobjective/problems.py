@@ -38,6 +38,8 @@ class MOProblem:
     f: Callable[[np.ndarray], np.ndarray]  # (n, d) -> (n, m)
     ref: tuple[float, ...]
     max_hv: float
+    #: (n, d) -> (n, d): the points as recorded (the example app's integers), None: as proposed
+    snap: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def zdt1(X: np.ndarray) -> np.ndarray:

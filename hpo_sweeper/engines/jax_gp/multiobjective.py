@@ -27,8 +27,10 @@ Acquisition (maximised), for a candidate ``x`` with independent posteriors
   so the batch spreads out; no refit, no new compilation.
 
 Objectives are standardised per column (affine, so the hypervolume is the raw one times
-a constant and the maximiser is unchanged); the reference point is ``pareto.reference_point``
-of the observed feasible values, fixed for the whole call.
+a constant and the maximiser is unchanged); the reference point is the caller's ``ref_point``
+or else ``pareto.reference_point`` of the observed feasible values (``MOConfig.ref_rule``, by
+default ``pareto.REF_RULE``: the worst feasible value plus 10 % of the range), fixed for the
+whole call.
 
 Compilation: arrays are padded (rows to ``N``, boxes to a power of two >= 64), so a sweep
 compiles the fit once per row bucket and the proposal once per (row, box) bucket:
@@ -79,8 +81,9 @@ class MOConfig(NamedTuple):
     #: hyperparameter fit: restarts (previous optimum, default, prior draws), evaluations
     n_restarts: int = 4
     fit_maxiter: int = 100
-    #: default reference point: worst + ref_scale x range of the observed feasible values
+    #: default reference point (no ref_point given): ``pareto.reference_point`` by this rule and scale
     ref_scale: float = pareto.REF_SCALE
+    ref_rule: str = pareto.REF_RULE
     dtype: str = "float64"
 
 
@@ -330,7 +333,8 @@ def _suggest(
 
     use_hv = bool(np.any(feasible))
     if use_hv:
-        ref = pareto.reference_point(Y, feasible, config.ref_scale) if ref_point is None else np.asarray(ref_point)
+        ref = (pareto.reference_point(Y, feasible, config.ref_scale, config.ref_rule) if ref_point is None
+               else np.asarray(ref_point, dtype=float))
         ref_z = (ref - y_mean) / y_std
     else:
         ref_z = np.zeros(m)
