@@ -420,8 +420,14 @@ def test_batches_through_the_joblib_launcher(tmp_path: Path) -> None:
 # --- regressions (fixed in 16e56d0) -----------------------------------------------------------------
 
 
-def test_trials_in_flight_are_listed_as_running(quadratic_sweep) -> None:
+def test_trials_in_flight_are_listed_as_running(quadratic_sweep, monkeypatch) -> None:
     from hydra.core.hydra_config import HydraConfig
+
+    from hpo_sweeper import loop
+
+    # These jobs return at once, so the files would be rewritten at most every 2 s
+    # (loop.RESULTS_INTERVAL_S, tests/test_loop_overhead.py); with no interval, before every batch.
+    monkeypatch.setattr(loop, "RESULTS_INTERVAL_S", 0.0)
 
     task = load_app().task
     seen: list[tuple[str, int | None]] = []
