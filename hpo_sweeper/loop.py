@@ -469,12 +469,10 @@ class SweepLoop:
         it = iter(events)
         while True:
             started = time.monotonic()
-            try:
-                event = next(it)
-            except StopIteration:
-                self._last_wait += time.monotonic() - started
-                return
+            event = next(it, None)  # events are never None
             self._last_wait += time.monotonic() - started
+            if event is None:
+                return
             yield event
 
     def _write_soon(self) -> None:
