@@ -257,9 +257,9 @@ class Sweep:
                 enqueue=self.enqueue, warm_start=self.warm_start,
             )
             if self.settings.pruner.type is not PrunerKind.NONE and hasattr(optimizer, "model_source"):
-                from hpo_sweeper.pruning.model_feed import model_source
+                from hpo_sweeper.pruning.model_feed import wire
 
-                optimizer.model_source = model_source(store, loop.curves, self.settings.pruner, len(self.space))
+                wire(optimizer, store, loop.curves, self.settings.pruner, len(self.space), self.settings.direction_enum)
             store.set_meta(ENDED_BY_ITSELF, False)  # until this run's loop ends (hpo_sweeper/rerun.py)
             try:
                 try:

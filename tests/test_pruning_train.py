@@ -35,3 +35,21 @@ def test_asha_preset_prunes_trials_of_train(tmp_path: Path) -> None:
     assert rows[results["best_trial"]]["status"] == "completed"
     assert (sweep_dir / "learning_curves.png").is_file()
     assert yaml.safe_load((ROOT / "conf" / "experiment" / "asha_mlp.yaml").read_text())["train"]["epochs"] > 15
+
+
+def test_asha_preset_tunes_longer_trials_with_the_plain_presets_trials_and_fewer_epochs() -> None:
+    """The preset's arithmetic (measured: benchmarks/pruning/RESULTS.md): random_mlp's trial count
+    (a trial of train.py costs mostly its compile, so about the same wall time), 3x the epochs a
+    surviving trial trains, and ASHA's expected epochs (all trials reach rung r, a 1/eta share each
+    further rung, 1/eta^k the full budget) within random_mlp's n_trials x epochs."""
+    conf = ROOT / "conf"
+    asha = yaml.safe_load((conf / "experiment" / "asha_mlp.yaml").read_text())
+    plain = yaml.safe_load((conf / "experiment" / "random_mlp.yaml").read_text())
+    epochs = yaml.safe_load((conf / "config.yaml").read_text())["train"]["epochs"]
+    sweeper, pruner = asha["hydra"]["sweeper"], asha["hydra"]["sweeper"]["pruner"]
+    assert sweeper["n_trials"] == plain["hydra"]["sweeper"]["n_trials"]
+    full, r, eta = asha["train"]["epochs"], pruner["min_resource"], pruner["reduction_factor"]
+    assert full >= 3 * epochs and pruner["max_resource"] == "${train.epochs}"
+    rungs = [r * eta**k for k in range(10) if r * eta**k < full] + [full]
+    expected = sum((b - a) / eta**k for k, (a, b) in enumerate(zip([0, *rungs], rungs)))
+    assert sweeper["n_trials"] * expected <= plain["hydra"]["sweeper"]["n_trials"] * epochs

@@ -35,6 +35,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -147,32 +148,44 @@ def search_space(task: Task) -> Any:
 class BayesSweep(OurSweep):
     """Our ``bayes`` sweeper (JAX GP engine) with one of our pruners, fed as in a real sweep.
 
-    As hpo_sweeper/sweep.py wires it: the optimiser's ``model_source`` is model_feed's BOHB rule
-    (``model_observations`` over every trial's curve so far, ``n_dims + 2`` observations at the
-    largest budget that has them); a pruned or diverged trial is told as a failure (value None),
-    as the sweep loop tells it. Four workers ask one configuration at a time while others run:
-    the optimiser's pending points are the running trials (qEI fantasies), as in an async sweep.
-    The model learns from the configuration it proposed; the value is its nearest neighbour's in
-    the table (the same rule as for Optuna's TPE, whose trial params are also its proposals).
+    As hpo_sweeper/sweep.py wires it: the optimiser's ``model_source`` is model_feed's, over every
+    trial's curve so far and the trials that failed; ``feed`` picks what it fits
+    (hpo_sweeper/pruning/model_feed.py: ``bohb``, BOHB's one budget with ``n_dims + 2``
+    observations; ``rank``, every trial scored by the rung it reached and its rank there;
+    ``fidelity``, one GP over (hyperparameters, log step) proposing at the full budget). A pruned
+    or diverged trial is told as a failure (value None), as the sweep loop tells it. Four workers
+    ask one configuration at a time while others run: the optimiser's pending points are the
+    running trials (qEI fantasies), as in an async sweep. The model learns from the configuration
+    it proposed; the value is its nearest neighbour's in the table (the same rule as for Optuna's
+    TPE, whose trial params are also its proposals).
     """
 
-    def __init__(self, task: Task, pruner: str, seed: int, min_resource: int = 1, reduction_factor: int = 3) -> None:
+    def __init__(self, task: Task, pruner: str, seed: int, min_resource: int = 1, reduction_factor: int = 3,
+                 feed: str | None = None, random_fraction: float | None = None) -> None:
         super().__init__(task, pruner, seed, min_resource, reduction_factor)
         from hpo_sweeper.optimizers.bayes import BayesOptimizer
         from hpo_sweeper.pruning.model_data import model_observations
+        from hpo_sweeper.pruning.model_feed import DEFAULT_FEED, RANDOM_FRACTION, feed_rows
 
         self.optimizer = BayesOptimizer(search_space(task), seed=seed, backend="jax")
+        if pruner != "none":  # as sweep.py sets it with a pruner
+            self.optimizer.random_fraction = RANDOM_FRACTION if random_fraction is None else random_fraction
         self.params: dict[int, dict[str, Any]] = {}
-        #: (trials proposed so far, the budget the model was fitted at or None, the trials it fitted)
+        self.failed: set[int] = set()
+        self.feed = feed or DEFAULT_FEED
+        #: (trials proposed so far, the budget the bohb feed fitted at or None, the trials fitted)
         self.fits: list[tuple[int, int | None, list[int]]] = []
         n_dims = len(task.space)
 
-        def source() -> list[tuple[dict[str, Any], float]] | None:
+        def source() -> list[tuple[Any, ...]] | None:
             if self.settings.type.value == "none":
                 return None  # no pruner: plain BO on the told final values (sweep.py sets no source)
-            data = model_observations(self.curves(), self.settings, min_observations=n_dims + 2)
-            self.fits.append((len(self.params), data.step, sorted(data.values)))
-            return [(self.params[n], v) for n, v in sorted(data.values.items())] or None
+            curves = self.curves()
+            rows = feed_rows(self.feed, curves, self.settings, "minimize", n_dims, failed=self.failed)
+            step = model_observations(curves, self.settings, min_observations=n_dims + 2).step \
+                if self.feed == "bohb" else None
+            self.fits.append((len(self.params), step, sorted({n for n, *_ in rows or ()})))
+            return [(self.params[n], *rest) for n, *rest in rows] if rows else None
 
         self.optimizer.model_source = source
 
@@ -181,6 +194,8 @@ class BayesSweep(OurSweep):
         return params
 
     def end(self, number: int, value: float | None, pruned: bool) -> None:
+        if value is None and not pruned:
+            self.failed.add(number)
         self.optimizer.tell([self.params[number]], [value])
 
 
@@ -295,6 +310,11 @@ METHODS: dict[str, Callable[..., Sweep]] = {
     "bayes": lambda task, seed, r, eta=3: BayesSweep(task, "none", seed, r),
     "bayes+asha": lambda task, seed, r, eta=3: BayesSweep(task, "asha", seed, r, eta),
     "bayes+hyperband": lambda task, seed, r, eta=3: BayesSweep(task, "hyperband", seed, r, eta),
+    # the candidate feeds, named: bayes[<feed>]+<pruner> (bayes+X uses model_feed.DEFAULT_FEED)
+    # bayes[<feed>,<random fraction>]+X
+    **{f"bayes[{feed},{rf}]+{p}": (lambda feed, p, rf: lambda task, seed, r, eta=3: BayesSweep(
+        task, p, seed, r, eta, feed=feed, random_fraction=float(Fraction(rf))))(feed, p, rf)
+       for feed in ("bohb", "rank", "fidelity") for p in ("asha", "hyperband") for rf in ("0", "1/3", "1/2")},
     "optuna-tpe": lambda task, seed, r, eta=3: OptunaSweep(task, "tpe", "none", seed, r, eta),
     "optuna-tpe+median": lambda task, seed, r, eta=3: OptunaSweep(task, "tpe", "median", seed, r, eta),
     "optuna-tpe+sha": lambda task, seed, r, eta=3: OptunaSweep(task, "tpe", "sha", seed, r, eta),

@@ -11,6 +11,7 @@ these observations (minimised) and these pending points, propose q new feature r
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -23,7 +24,7 @@ import numpy as np
 from hpo_sweeper.engines.base import ENGINE_MODULES, Engine, load_engine
 from hpo_sweeper.optimizers.base import Optimizer, OptimizerError
 from hpo_sweeper.optimizers.random_search import SAMPLERS, UnitCubeSampler, equal_level_cells
-from hpo_sweeper.space import SearchSpace
+from hpo_sweeper.space import FeatureLayout, SearchSpace
 
 __all__ = ["ACQ_FUNCS", "BACKENDS", "BayesOptimizer", "default_initial_points"]
 
@@ -125,10 +126,19 @@ class BayesOptimizer(Optimizer):
         #: feature row of each told trial, in tell order (encoded once: ``_encoded_history``)
         self._told_features = np.zeros((0, space.layout.n_features))
         self._told_values = np.zeros(0)
-        #: With a pruner (set by the sweep, hpo_sweeper/pruning/model_feed.py): the (configuration,
-        #: value) pairs the model fits instead of the told history, all measured at one budget; None
-        #: when no budget has enough of them yet (then the told history, pruned trials as failures).
-        self.model_source: Callable[[], list[tuple[dict[str, Any], float]] | None] | None = None
+        #: With a pruner (set by the sweep, hpo_sweeper/pruning/model_feed.py): what the model fits
+        #: instead of the told history, (configuration, value) pairs, or (configuration, value,
+        #: fidelity) triples for a multi-fidelity model (fidelity in [0, 1], 1 = the full budget:
+        #: the GP gets it as one more feature, and proposes at 1); None when there is nothing to
+        #: fit yet (then the told history, pruned trials as failures).
+        self.model_source: Callable[[], list[tuple[Any, ...]] | None] | None = None
+        self._fidelity_state: Any = None  # the engine over the features + the fidelity column
+        #: With a pruner (set by the sweep, model_feed.RANDOM_FRACTION): this share of the proposals
+        #: after the initial design is drawn at random, evenly interleaved (every 1/fraction-th), as
+        #: BOHB does; a pruned random trial costs little and keeps the model from staying in one place.
+        self.random_fraction = 0.0
+        self._n_interleaved = 0
+        self._interleave_rng = np.random.default_rng(None if seed is None else seed + 104729)
         engine_options = dict(engine_options or {})
         if backend == "jax":
             from hpo_sweeper.engines.jax_cache import enable_compilation_cache
@@ -169,6 +179,14 @@ class BayesOptimizer(Optimizer):
             if self._warmup is not None and len(out) == n:
                 # The GP is not needed yet: compile its programs while the design trials run.
                 self._warmup.start(n)
+        if len(out) < n and self.random_fraction > 0:
+            slots = range(self._n_interleaved, self._n_interleaved + n - len(out))
+            self._n_interleaved += len(slots)
+            rf = self.random_fraction
+            n_random = sum(math.floor((i + 1) * rf) > math.floor(i * rf) for i in slots)
+            if n_random:
+                U = self._interleave_rng.random((n_random, len(self.space)))
+                out += self._unique(self.space.from_unit(equal_level_cells(self.space, U)), n_random)
         if len(out) < n:
             if self._warmup is not None:
                 self._warmup.join()
@@ -176,6 +194,7 @@ class BayesOptimizer(Optimizer):
                 [np.array([row for _, row in self._pending.values()]).reshape(-1, self.space.layout.n_features),
                  self.space.to_features(out)]
             )
+            fidelity = not joint and X.shape[1] == self.space.layout.n_features + 1
             if joint:
                 from hpo_sweeper.engines.jax_gp.multiobjective import suggest_multiobjective
 
@@ -186,6 +205,16 @@ class BayesOptimizer(Optimizer):
                     X, y, self._entropy % 2**31, q=n - len(out), X_pending=X_pending, state=self._mo_state,
                     C=C, constraint_bounds=self._constraint_bounds, ref_point=self._ref_point,
                 )
+            elif fidelity:
+                # Multi-fidelity rows: pending points and proposals sit at the full budget (fidelity 1,
+                # the layout's only level of that column), then the column is dropped.
+                if self._fidelity_state is None:
+                    self._fidelity_state = self.engine.init(_with_fidelity(self.space.layout), self.engine_config)
+                X_pending = np.column_stack([X_pending, np.ones(len(X_pending))])
+                X_new, self._fidelity_state = self.engine.suggest(
+                    self._fidelity_state, X, y, X_pending, n - len(out), (self._entropy, self._engine_calls)
+                )
+                X_new = X_new[:, :-1]
             else:
                 X_new, self.engine_state = self.engine.suggest(
                     self.engine_state, X, y, X_pending, n - len(out), (self._entropy, self._engine_calls)
@@ -291,8 +320,10 @@ class BayesOptimizer(Optimizer):
         handled: successes in tell order, then (``on_failure="worst"``) the failures."""
         pairs = self.model_source() if self.model_source is not None else None
         if pairs:
-            X_m = self.space.to_features([p for p, _ in pairs])
-            return X_m, np.array([self.to_minimize(v) for _, v in pairs], dtype=float)
+            X_m = self.space.to_features([p[0] for p in pairs])
+            if len(pairs[0]) == 3:  # (configuration, value, fidelity): the fidelity is one more feature
+                X_m = np.column_stack([X_m, np.array([p[2] for p in pairs], dtype=float)])
+            return X_m, np.array([self.to_minimize(p[1]) for p in pairs], dtype=float)
         X, v = self._encoded_history()
         ok = ~np.isnan(v)
         if self.on_failure == "worst" and ok.any():
@@ -338,6 +369,19 @@ class _Warmup:
             self.engine.suggest(state, X, rng.random(3), np.zeros((0, layout.n_features)), batch_size, (0, 0))
         except Exception as e:
             log.debug("GP warm-up failed: %s", e)
+
+
+def _with_fidelity(layout: FeatureLayout) -> FeatureLayout:
+    """``layout`` and one more numeric column, the fidelity, whose only level is 1.0: every
+    candidate the engine draws or refines snaps to the full budget (``snap_to_levels``), while the
+    observations keep their own fidelities."""
+    D, n_num = layout.n_features, len(layout.numeric)
+    levels = np.full((n_num + 1, max(2, layout.levels.shape[1])), np.inf)
+    levels[:n_num, : layout.levels.shape[1]] = layout.levels
+    levels[n_num, 0] = 1.0
+    return dataclasses.replace(
+        layout, n_features=D + 1, numeric=(*layout.numeric, D), numeric_levels=(*layout.numeric_levels, np.ones(1)),
+        levels=levels, n_levels=np.append(layout.n_levels, 1).astype(layout.n_levels.dtype))
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

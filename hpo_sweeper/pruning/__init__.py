@@ -12,12 +12,19 @@ from hpo_sweeper.pruning.base import NoPruner, Pruner
 from hpo_sweeper.pruning.curves import Curve, Curves, Report
 from hpo_sweeper.pruning.hyperband import HyperbandPruner
 from hpo_sweeper.pruning.median import MedianPruner
-from hpo_sweeper.pruning.model_data import ModelData, model_observations
+from hpo_sweeper.pruning.model_data import (
+    FidelityRow,
+    ModelData,
+    fidelity_observations,
+    model_observations,
+    rank_observations,
+)
 from hpo_sweeper.pruning.settings import PrunerKind, PrunerSettings
 
 __all__ = [
-    "AshaPruner", "Curve", "Curves", "HyperbandPruner", "MedianPruner", "ModelData", "NoPruner", "Pruner",
-    "PrunerKind", "PrunerSettings", "Report", "create_pruner", "model_observations",
+    "AshaPruner", "Curve", "Curves", "FidelityRow", "HyperbandPruner", "MedianPruner", "ModelData", "NoPruner",
+    "Pruner", "PrunerKind", "PrunerSettings", "Report", "create_pruner", "fidelity_observations",
+    "model_observations", "rank_observations",
 ]
 
 _PRUNERS: dict[PrunerKind, type[Pruner]] = {
