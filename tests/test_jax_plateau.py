@@ -7,9 +7,9 @@ import pytest
 
 pytest.importorskip("jax")
 
-from hpo_sweeper import SearchSpace  # noqa: E402
-from hpo_sweeper.engines.jax_gp import engine as jax_engine  # noqa: E402
-from hpo_sweeper.engines.jax_gp.plateau import TIE_RTOL, on_plateau  # noqa: E402
+from hpo_sweeper import SearchSpace
+from hpo_sweeper.engines.jax_gp import engine as jax_engine
+from hpo_sweeper.engines.jax_gp.plateau import TIE_RTOL, on_plateau
 
 
 def test_last_k_ties_of_the_best_are_a_plateau() -> None:
