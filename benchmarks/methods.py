@@ -45,7 +45,7 @@ from typing import Any
 
 from benchmarks.problems import Problem
 
-__all__ = ["ALL_METHOD_LABELS", "EXTRA_METHOD_LABELS", "METHODS", "METHOD_LABELS", "Method", "available",
+__all__ = ["ALL_METHOD_LABELS", "EXTRA_METHOD_LABELS", "JAX_VARIANTS", "METHODS", "METHOD_LABELS", "Method", "available",
            "make_method"]
 
 #: display order and labels
@@ -65,6 +65,12 @@ EXTRA_METHOD_LABELS: dict[str, str] = {
     "bayes-jax-cl": "bayes, JAX engine, constant liar cl_min (ours)",
     "bayes-jax-qei": "bayes, JAX engine, qEI fantasies (ours)",
 }
+#: candidate settings of the JAX engine measured beside its defaults (issue 19): name -> (label, front options)
+JAX_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "bayes-jax-pl2": ("bayes, JAX engine, plateau_explore=2 (ours)", {"engine_options": {"plateau_explore": 2}}),
+    "bayes-jax-pl4": ("bayes, JAX engine, plateau_explore=4 (ours)", {"engine_options": {"plateau_explore": 4}}),
+}
+EXTRA_METHOD_LABELS.update({k: label for k, (label, _) in JAX_VARIANTS.items()})
 ALL_METHOD_LABELS: dict[str, str] = {**METHOD_LABELS, **EXTRA_METHOD_LABELS}
 
 
@@ -238,6 +244,8 @@ def make_method(name: str, problem: Problem, seed: int, n_trials: int, q: int) -
     if name in ("bayes-jax-cl", "bayes-jax-qei"):  # the batch strategies compared (issue 15)
         strategy = {"bayes-jax-cl": "cl_min", "bayes-jax-qei": "qei"}[name]
         return Ours(problem, seed, n_trials, q, kind="bayes", backend="jax", options={"batch_strategy": strategy})
+    if name in JAX_VARIANTS:
+        return Ours(problem, seed, n_trials, q, kind="bayes", backend="jax", options=JAX_VARIANTS[name][1])
     if name == "optuna-tpe":
         return OptunaMethod(problem, seed, n_trials, q, sampler="tpe")
     if name == "optuna-gp":
@@ -257,6 +265,7 @@ _REQUIRES: dict[str, tuple[str, ...]] = {
     "bayes-jax": ("jax", "hpo_sweeper.engines.jax_gp.engine"),
     "bayes-jax-cl": ("jax", "hpo_sweeper.engines.jax_gp.engine"),
     "bayes-jax-qei": ("jax", "hpo_sweeper.engines.jax_gp.engine"),
+    **{k: ("jax", "hpo_sweeper.engines.jax_gp.engine") for k in JAX_VARIANTS},
     "optuna-tpe": ("optuna",),
     "optuna-gp": ("optuna", "torch"),
     "skopt-gp": ("skopt",),

@@ -40,6 +40,8 @@ def test_seed_is_reduced_to_63_bits() -> None:
         ({"refit_growth": "abc"}, "refit_growth"),
         ({"output_warping": "log"}, "output_warping"),
         ({"noise_prior": "flat"}, "noise_prior"),
+        ({"plateau_explore": -1}, "plateau_explore"),
+        ({"plateau_explore": 1.5}, "plateau_explore"),
         ({"dtype": "float16"}, "dtype"),
         ({"device": 123}, "device"),
         ({"device": "quantum"}, "device"),

@@ -55,6 +55,8 @@ class JaxConfig:
             "standardize" (plain mean/std scaling).
         noise_prior: "lognormal" (default, LogNormal(-6, 1) on the noise variance of the
             standardised targets) or "gamma" (Gamma(1.1, 30) as Optuna). See ``gp.FitConfig``.
+        plateau_explore: when the last this many observations all tie the best value, the
+            next proposal is a uniformly random point (0: never; see ``plateau.py``).
 
     ``acq_func="gp_hedge"``: GP-Hedge (Hoffman et al. 2011), a softmax portfolio over
     log-EI, log-PI and LCB; each arm nominates a point, one is picked with probabilities
@@ -79,6 +81,7 @@ class JaxConfig:
     blas_threads: int | None = 1
     output_warping: str = "half_rank"
     noise_prior: str = "lognormal"
+    plateau_explore: int = 0
 
     @property
     def x64(self) -> bool:
@@ -104,6 +107,7 @@ def make_config(
     blas_threads: int | None = 1,
     output_warping: str = "half_rank",
     noise_prior: str = "lognormal",
+    plateau_explore: int = 0,
 ) -> JaxConfig:
     """A checked ``JaxConfig``; an unknown option is a ``TypeError`` (the front names it)."""
     err = OptimizerError
@@ -118,6 +122,7 @@ def make_config(
         ("acq_steps", acq_steps, 0),
         ("full_fit_below", full_fit_below, 0),
         ("max_fit_points", max_fit_points, 2),
+        ("plateau_explore", plateau_explore, 0),
     ):
         check_int(f"engine option {name}", value, low=low, error=err)
     check_choice("engine option output_warping", output_warping, WARPINGS, error=err)
@@ -158,4 +163,5 @@ def make_config(
         blas_threads=blas_threads if dev.platform == "cpu" else None,
         output_warping=output_warping,
         noise_prior=noise_prior,
+        plateau_explore=plateau_explore,
     )

@@ -43,6 +43,7 @@ from hpo_sweeper.engines.jax_gp.config import ACQ_KIND, HEDGE_ARMS, JaxConfig, m
 from hpo_sweeper.engines.jax_gp.fantasies import base_samples, fantasize
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards, safeguards_for
 from hpo_sweeper.engines.jax_gp.padding import bucket, pad
+from hpo_sweeper.engines.jax_gp.plateau import on_plateau
 from hpo_sweeper.engines.jax_gp.schedule import fit_kind, fit_starts, n_random_starts
 from hpo_sweeper.engines.jax_gp.state import EngineState, Statics
 from hpo_sweeper.engines.jax_gp.warping import warp
@@ -204,7 +205,15 @@ def _suggest(
 
     out = np.zeros((q, static.layout.n_features))
     nominees = []
+    # The model keeps landing on the incumbent's plateau: the batch's first member explores.
+    explore = on_plateau(y, cfg.plateau_explore)
     for j in range(q):
+        if explore and j == 0:
+            U = np.random.default_rng([key[0], 7, key[1]]).random((1, static.layout.n_features))
+            out[j] = static.layout.snap(U)[0]
+            if j < q - 1:
+                post = _condition(post, _put(static, out[j]), lie_arr, static.sg)
+            continue
         cand_rng = np.random.default_rng([key[0], 3, key[1], j])
         Xc = _put(static, static.sampler.sample(cand_rng, M0, n_local, top))
         if eps is not None and (j > 0 or len(X_pend)):
