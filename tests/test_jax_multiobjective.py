@@ -180,3 +180,25 @@ def test_bad_input_is_named(kwargs: dict, match: str) -> None:
 def test_bad_q_is_named() -> None:
     with pytest.raises(ValueError, match=r"q must be an integer >= 0, got 1\.5"):
         mo.suggest_multiobjective(np.zeros((1, 2)), np.zeros((1, 2)), 0, q=1.5)  # type: ignore[arg-type]
+
+
+def test_bad_objective_warping_is_named() -> None:
+    with pytest.raises(ValueError, match="objective_warping must be one of"):
+        mo.suggest_multiobjective(np.zeros((1, 2)), np.zeros((1, 2)), 0, config=mo.MOConfig(objective_warping="log"))
+
+
+def test_half_rank_warping_forgets_a_diverged_runs_magnitude(data: tuple[np.ndarray, np.ndarray]) -> None:
+    """A diverged trial (1e6 in objective 0) and a merely bad one (the column's worst by a little)
+    have the same rank, so the warped model proposes the same points; standardised, the outlier
+    flattens the column and moves the reference point, so the proposals differ."""
+    X, Y = data
+    worst = int(np.argmax(Y[:, 0]))
+    Y_big, Y_small = Y.copy(), Y.copy()
+    Y_big[worst, 0], Y_small[worst, 0] = 1e6, Y[:, 0].max() + 0.1
+    cfg, key = mo.MOConfig(objective_warping="half_rank"), jax.random.key(2)
+    a, _ = mo.suggest_multiobjective(X, Y_big, key, config=cfg)
+    b, _ = mo.suggest_multiobjective(X, Y_small, key, config=cfg)
+    np.testing.assert_allclose(a, b, atol=1e-9)
+    c, _ = mo.suggest_multiobjective(X, Y_big, key)
+    d, _ = mo.suggest_multiobjective(X, Y_small, key)
+    assert np.linalg.norm(c - d) > 1e-3

@@ -65,6 +65,8 @@ MIN_BOX_BUCKET = 64
 #: the boxes' open lower faces, in standardised units below the smallest value seen: any
 #: sane posterior puts no mass 100 standard deviations below every observation
 _LOWER_MARGIN = 100.0
+#: MOConfig.objective_warping's choices (warping.WARPINGS, named here to keep warping.py's import lazy)
+_OBJECTIVE_WARPINGS = ("standardize", "half_rank")
 #: standardised constraint bounds are clamped here, so that +-inf never enters the program
 _BOUND_CLAMP = 1e6
 
@@ -84,6 +86,12 @@ class MOConfig(NamedTuple):
     #: default reference point (no ref_point given): ``pareto.reference_point`` by this rule and scale
     ref_scale: float = pareto.REF_SCALE
     ref_rule: str = pareto.REF_RULE
+    #: objective targets: "standardize" (affine: the acquisition is the raw hypervolume's) or
+    #: "half_rank" (warping.py's monotone warp per objective: the front is unchanged, the
+    #: hypervolume is the warped space's, so a diverged run's value stops flattening the model
+    #: and stops pushing the default reference point out). Applied only without a given
+    #: ref_point (a given reference is in the user's units, so those stay affine)
+    objective_warping: str = "standardize"
     dtype: str = "float64"
 
 
@@ -284,6 +292,8 @@ def suggest_multiobjective(
     Returns ``(X_new: (q, d), state)``. With no observation, a scrambled Sobol sample.
     """
     check_int("q", q, low=0)
+    if config.objective_warping not in _OBJECTIVE_WARPINGS:
+        raise ValueError(f"objective_warping must be one of {_OBJECTIVE_WARPINGS}, got {config.objective_warping!r}")
     X, Y, C, bounds, P = _check_inputs(X, Y, C, constraint_bounds, X_pending)
     state = state or init_state()
     rng = _host_rng(key, state.calls)
@@ -319,6 +329,11 @@ def _suggest(
 
     # Standardised targets; the constraint bounds move with their columns.
     Z, y_mean, y_std = _standardize(Y)
+    warped = config.objective_warping != "standardize" and ref_point is None
+    if warped:  # the model, the front and the default reference all live in the warped space
+        from hpo_sweeper.engines.jax_gp.warping import warp
+
+        Z = np.stack([warp(Y[:, j], config.objective_warping) for j in range(m)], axis=1)
     Cz, c_mean, c_std = _standardize(C) if k else (C, np.zeros(0), np.ones(0))
     c_lo = np.clip((bounds[:, 0] - c_mean) / c_std, -_BOUND_CLAMP, _BOUND_CLAMP)
     c_hi = np.clip((bounds[:, 1] - c_mean) / c_std, -_BOUND_CLAMP, _BOUND_CLAMP)
@@ -333,9 +348,12 @@ def _suggest(
 
     use_hv = bool(np.any(feasible))
     if use_hv:
-        ref = (pareto.reference_point(Y, feasible, config.ref_scale, config.ref_rule) if ref_point is None
-               else np.asarray(ref_point, dtype=float))
-        ref_z = (ref - y_mean) / y_std
+        if warped:
+            ref_z = pareto.reference_point(Z, feasible, config.ref_scale, config.ref_rule)
+        else:
+            ref = (pareto.reference_point(Y, feasible, config.ref_scale, config.ref_rule) if ref_point is None
+                   else np.asarray(ref_point, dtype=float))
+            ref_z = (ref - y_mean) / y_std
     else:
         ref_z = np.zeros(m)
     lower = float(np.min(Z)) - _LOWER_MARGIN if n else -_LOWER_MARGIN
