@@ -55,7 +55,9 @@ def model_source(trials: TrialLog, curves: CurveIngest, settings: PrunerSettings
     """A ``BayesOptimizer.model_source``: the (configuration, value[, fidelity]) rows to fit, or None."""
 
     def source() -> list[tuple[Any, ...]] | None:
-        failed = {t.number for t in trials if t.status is TrialStatus.FAILED}
+        # only the rank and fidelity feeds score failures (bohb drops them below): no scan of
+        # every trial per suggestion for the default
+        failed = set() if feed == "bohb" else {t.number for t in trials if t.status is TrialStatus.FAILED}
         rows = feed_rows(feed, curves.read(), settings, direction, n_dims, failed=failed)
         out = []
         for number, *rest in rows or ():
