@@ -37,8 +37,6 @@ import math
 from collections.abc import Collection, Mapping
 
 import numpy as np
-from scipy.special import ndtri
-from scipy.stats import rankdata
 
 from hpo_sweeper.direction import Direction
 from hpo_sweeper.pruning.asha import rung_steps
@@ -109,6 +107,8 @@ def _keep(order: list[int], rows: Mapping[int, int], max_rows: int | None) -> se
 
 def _ranked(curves: Curves, steps: list[int], d: Direction, failed: set[int]) -> dict[int, float]:
     """trial -> its 1-based rank (mean rank for ties) by level, then value there; failed last."""
+    from scipy.stats import rankdata  # lazy: scipy.stats imports scipy.optimize (tests/test_lazy_imports.py)
+
     by_level: dict[int, list[tuple[int, float]]] = {}
     for number, curve in curves.items():
         if number in failed:
@@ -149,6 +149,8 @@ def rank_observations(curves: Curves, settings: PrunerSettings, direction: Direc
     ranks = _ranked(curves, steps, d, set(failed)) if steps else {}
     if not ranks:
         return ModelData(None, {})
+    from scipy.special import ndtri
+
     n = len(ranks)
     kept = _keep(sorted(ranks, key=lambda t: (ranks[t], t)), dict.fromkeys(ranks, 1), max_rows)
     return ModelData(steps[-1], {number: d.sign * float(ndtri((r - 0.5) / n))
