@@ -56,11 +56,13 @@ def test_sigkill_mid_batch_then_resume(tmp_path: Path) -> None:
 
     before = {r["number"]: r for r in read_trials(sweep_dir)}
     completed_before = {n: r for n, r in before.items() if r["status"] == "completed"}
-    assert set(completed_before) == {"0", "1", "2", "3"}  # the file as of the last full batch
+    # trials.csv may lag the store by up to loop.RESULTS_INTERVAL_S (a batch of these 0.4 s trials
+    # is faster than that), so it lists at most the first batch; the store holds all of it.
+    assert set(completed_before) <= {"0", "1", "2", "3"}
     db = sqlite3.connect(sweep_dir / "trials.db")
     statuses = dict(db.execute("SELECT number, status FROM trials").fetchall())
     db.close()
-    assert [statuses[n] for n in range(4, 8)] == ["running"] * 4
+    assert [statuses[n] for n in range(0, 8)] == ["completed"] * 4 + ["running"] * 4
 
     second = run(cmd)
     assert second.returncode == 0, second.stdout
