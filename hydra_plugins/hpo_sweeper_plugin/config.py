@@ -214,6 +214,9 @@ class BayesSweeperConf(SweeperConf):
     on_failure: str = "worst"
     # Pending points and batches: qei (fantasies; the skopt engine reads it as cl_min) | cl_min | cl_mean | cl_max.
     batch_strategy: str = "qei"
+    # design: while the GP's programs still compile when the design ends, propose more design points
+    # (at most n_initial_points more) instead of waiting; wait: wait (proposals then never depend on load).
+    compile_wait: str = "design"
     # Engine-specific knobs, passed to the chosen backend (e.g. {device: gpu, dtype: float32}).
     engine: Dict[str, Any] = field(default_factory=dict)
 
