@@ -49,8 +49,9 @@ log = logging.getLogger("hpo_sweeper")
 
 #: Optimiser options that may change when a sweep resumes (how, not what): left out of its identity.
 # direction and constraints: keys of their own; ref_point steers the model only (a resumed sweep may change it).
+# compile_wait: whether a slow compiler gets extra design trials, how the sweep runs, not what it means.
 RESUMABLE_OPTIONS = frozenset({"engine_options", "n_trials", "direction", "constraints", "constraints_oom",
-                               "ref_point"})
+                               "ref_point", "compile_wait"})
 
 
 class Sweep:

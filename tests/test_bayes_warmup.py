@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from hpo_sweeper import SearchSpace, create_optimizer
 
 
@@ -11,7 +13,11 @@ def run(warmup: bool) -> tuple[list[dict], bool]:
     if not warmup:
         opt._warmup = None
     seen = []
-    for _ in range(5):
+    for i in range(5):
+        if warmup and i == 3:
+            # Finished in time it changes nothing; still compiling, the sweep takes a design
+            # point instead (compile_wait="design", tested in test_compile_wait_design below).
+            opt._warmup.join()
         ps = opt.ask(1)
         seen += ps
         opt.tell(ps, [(p["x"] - 0.3) ** 2 + (p["c"] == "b") for p in ps])
@@ -61,3 +67,72 @@ def test_short_bayes_sweeps_exit_0(tmp_path) -> None:
                                   "fail_all=true", f"hydra.sweep.dir={tmp_path / 'fail'}", "hydra.sweeper.plots=false"])
     assert failing.returncode == 1, (failing.returncode, failing.stderr[-2000:])
     assert "max_failure_rate" in failing.stderr or "every trial failed" in failing.stderr
+
+
+def _gated(compile_wait: str, seed: int | None = 5) -> tuple[object, threading.Event]:
+    """An optimiser whose real warm-up cannot finish until the returned event is set."""
+    space = SearchSpace.from_config({"x": "interval(0, 1)", "y": "interval(0, 1)"})
+    opt = create_optimizer("bayes", space, seed=seed, backend="jax", n_initial_points=3, compile_wait=compile_wait)
+    gate = threading.Event()
+    real = opt._warmup._run
+    opt._warmup._run = lambda b: (gate.wait(), real(b))
+    return opt, gate
+
+
+def _tell(opt, ps) -> None:
+    opt.tell(ps, [(p["x"] - 0.3) ** 2 + p["y"] for p in ps])
+
+
+def test_compile_wait_design_proposes_design_points_while_the_warmup_compiles() -> None:
+    """Issue #20 item 2: no wait for the compiler. While the warm-up is held, each ask past the
+    design gets the design sequence's next point (as many as it takes); once it is done,
+    the GP proposes. Deterministic: the warm-up is blocked by an event, not raced against."""
+    opt, gate = _gated("design")
+    asked = []
+    for _ in range(3 + 5):  # the design, then 5 extra design points (more than n_initial_points)
+        ps = opt.ask(1)
+        asked += ps
+        _tell(opt, ps)
+    assert opt._warmup.busy()
+    longer = create_optimizer("bayes", opt.space, seed=5, backend="jax", n_initial_points=8)
+    longer._warmup = None
+    assert asked == longer.ask(8)  # the same Sobol design, continued
+    gate.set()
+    opt._warmup.join()
+    gp = opt.ask(1)[0]
+    assert gp not in asked and opt._n_extra_design == 5 and opt._n_design_used == 8
+
+
+def test_compile_wait_wait_waits_for_the_warmup() -> None:
+    opt, gate = _gated("wait")
+    for _ in range(3):
+        _tell(opt, opt.ask(1))
+    assert opt._warmup.busy()
+    threading.Thread(target=gate.set).start()  # ask() must join the warm-up, whenever it ends
+    opt.ask(1)
+    assert not opt._warmup.busy() and opt._n_extra_design == 0 and opt._n_design_used == 3
+
+
+def test_compile_wait_auto_waits_when_seeded_and_designs_when_not() -> None:
+    """The default: a seed promises the same trials at any load, so a seeded sweep waits for the
+    compiler; an unseeded one proposes design points instead."""
+    for seed, extra in ((5, 0), (None, 1)):
+        opt, gate = _gated("auto", seed=seed)
+        for _ in range(3):
+            _tell(opt, opt.ask(1))
+        if seed is not None:
+            threading.Thread(target=gate.set).start()  # the seeded ask joins the warm-up
+        opt.ask(1)
+        assert opt._n_extra_design == extra, seed
+        gate.set()
+        opt._warmup.join()
+
+
+def test_compile_wait_bad_value_is_named() -> None:
+    import pytest
+
+    from hpo_sweeper.optimizers.base import OptimizerError
+
+    space = SearchSpace.from_config({"x": "interval(0, 1)"})
+    with pytest.raises(OptimizerError, match="compile_wait"):
+        create_optimizer("bayes", space, seed=0, backend="jax", compile_wait="never")

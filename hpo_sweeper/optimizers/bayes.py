@@ -36,6 +36,12 @@ BACKENDS: dict[str, str] = ENGINE_MODULES
 COMPILING_BACKENDS = frozenset({"jax"})
 ACQ_FUNCS = ("EI", "PI", "LCB", "UCB", "gp_hedge")
 ON_FAILURE = ("worst", "ignore")
+#: While the background warm-up still compiles when the design is used up: "design" proposes
+#: further design points (the design sequence continued) until it is done, instead of waiting;
+#: "wait" waits, so that the proposals of a seed never depend on how fast the machine compiled;
+#: "auto" (the default) is "wait" for a seeded sweep (a seed promises the same trials on any
+#: machine at any load) and "design" otherwise.
+COMPILE_WAIT = ("auto", "design", "wait")
 #: "qei": fantasies of the pending points (jax engine; skopt reads it as cl_min); "cl_*": a constant lie
 BATCH_STRATEGIES = ("qei", "cl_min", "cl_mean", "cl_max")
 
@@ -75,6 +81,7 @@ class BayesOptimizer(Optimizer):
         constraints: Mapping[str, Any] | None = None,
         constraints_oom: str = "failed",
         ref_point: Sequence[float] | None = None,
+        compile_wait: str = "auto",
     ) -> None:
         super().__init__(space, seed=seed, direction=direction)
         _check_choice("backend", backend, tuple(BACKENDS))
@@ -104,6 +111,11 @@ class BayesOptimizer(Optimizer):
         _check_choice("acq_func", acq_func, ACQ_FUNCS)
         _check_choice("on_failure", on_failure, ON_FAILURE)
         _check_choice("batch_strategy", batch_strategy, BATCH_STRATEGIES)
+        _check_choice("compile_wait", compile_wait, COMPILE_WAIT)
+        self.compile_wait = compile_wait
+        self._design_while_compiling = compile_wait == "design" or (compile_wait == "auto" and seed is None)
+        #: design points proposed beyond n_initial_points while the warm-up was compiling
+        self._n_extra_design = 0
         if n_initial_points is not None and (
             isinstance(n_initial_points, bool) or not isinstance(n_initial_points, int) or n_initial_points < 1
         ):
@@ -172,6 +184,16 @@ class BayesOptimizer(Optimizer):
         X, y, C = self._joint_observations() if joint else (*self._observations(), None)
         if len(y) < 2:  # a GP needs at least two finite results; keep filling the space
             n_design = n
+        elif n_design < n and self._still_compiling():
+            # Issue #20: the first model-guided trial waited 11-22 s for the compiler on a loaded
+            # machine. A design point now is worth more than an idle worker; the warm-up keeps going.
+            # Not capped: at load 12 the compile outlasted n_initial_points extra instant trials
+            # (benchmarks/notes/issue20_scale.md); the compile time itself bounds the extra design.
+            extra = n - n_design
+            if self._n_extra_design == 0:
+                log.info("GP programs still compiling: proposing initial-design points instead of waiting")
+            self._n_extra_design += extra
+            n_design += extra
         if n_design:
             self._n_design_used += n_design
             design = self.space.from_unit(equal_level_cells(self.space, self._design.draw(n_design)))
@@ -224,6 +246,9 @@ class BayesOptimizer(Optimizer):
         for p, row in zip(out, self.space.to_features(out)):
             self._pending[self.space.key(p)] = (p, row)
         return out
+
+    def _still_compiling(self) -> bool:
+        return self._design_while_compiling and self._warmup is not None and self._warmup.busy()
 
     def _unique(self, proposals: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
         """Keep proposals not seen before; replace repeats by unseen random points."""
@@ -355,6 +380,10 @@ class _Warmup:
             # sweep that succeeded; compilation cannot be cancelled, so exit waits for it instead.
             self.thread = threading.Thread(target=self._run, args=(batch_size,), name="hpo-gp-warmup", daemon=False)
             self.thread.start()
+
+    def busy(self) -> bool:
+        """Started and not finished (a failed warm-up is finished too)."""
+        return self.thread is not None and self.thread.is_alive()
 
     def join(self) -> None:
         if self.thread is not None:

@@ -214,6 +214,10 @@ class BayesSweeperConf(SweeperConf):
     on_failure: str = "worst"
     # Pending points and batches: qei (fantasies; the skopt engine reads it as cl_min) | cl_min | cl_mean | cl_max.
     batch_strategy: str = "qei"
+    # design: while the GP's programs still compile when the design ends, propose more design points
+    # instead of waiting; wait: wait (proposals then never depend on load); auto: wait when a seed is set
+    # (a seed promises the same trials at any load), design otherwise.
+    compile_wait: str = "auto"
     # Engine-specific knobs, passed to the chosen backend (e.g. {device: gpu, dtype: float32}).
     engine: Dict[str, Any] = field(default_factory=dict)
 

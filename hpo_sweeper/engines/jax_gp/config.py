@@ -47,7 +47,11 @@ class JaxConfig:
         full_fit_below: up to this many observations every call refits from all
             restarts (default 16).
         max_fit_points: the hyperparameter fit uses at most this many observations, a
-            random subset (default 128); the posterior always uses all of them.
+            random subset (default 128).
+        max_posterior_points: up to this many observations the posterior is exact over all
+            of them; beyond, it conditions on this many, the nearest the incumbent, the best
+            and a random spread (``subset.py``), so a suggestion costs the same at n = 10,000
+            as at n = 1,000 (default 1024; measured in benchmarks/notes/issue20_scale.md).
         blas_threads: BLAS threads while the engine runs on CPU (default 1: the matrices
             are small, and extra threads are very slow on a busy machine; see
             ``blas_threads.py``); None leaves BLAS alone.
@@ -78,6 +82,7 @@ class JaxConfig:
     refit_growth: float = 1.1
     full_fit_below: int = 16
     max_fit_points: int = 128
+    max_posterior_points: int = 1024
     blas_threads: int | None = 1
     output_warping: str = "half_rank"
     noise_prior: str = "lognormal"
@@ -104,6 +109,7 @@ def make_config(
     refit_growth: float = 1.1,
     full_fit_below: int = 16,
     max_fit_points: int = 128,
+    max_posterior_points: int = 1024,
     blas_threads: int | None = 1,
     output_warping: str = "half_rank",
     noise_prior: str = "lognormal",
@@ -123,6 +129,7 @@ def make_config(
         ("full_fit_below", full_fit_below, 0),
         ("max_fit_points", max_fit_points, 2),
         ("plateau_explore", plateau_explore, 0),
+        ("max_posterior_points", max_posterior_points, 2),
     ):
         check_int(f"engine option {name}", value, low=low, error=err)
     check_choice("engine option output_warping", output_warping, WARPINGS, error=err)
@@ -159,6 +166,7 @@ def make_config(
         refit_growth=float(refit_growth),
         full_fit_below=full_fit_below,
         max_fit_points=max_fit_points,
+        max_posterior_points=max_posterior_points,
         # OpenBLAS threads matter on CPU only.
         blas_threads=blas_threads if dev.platform == "cpu" else None,
         output_warping=output_warping,

@@ -37,7 +37,7 @@ from jax.scipy.linalg import cho_solve
 
 from hpo_sweeper.engines.base import Key, check_arrays
 from hpo_sweeper.engines.jax_gp import acquisition as acq
-from hpo_sweeper.engines.jax_gp import blas_threads, gp
+from hpo_sweeper.engines.jax_gp import blas_threads, gp, subset
 from hpo_sweeper.engines.jax_gp.candidates import enumerates_categoricals, make_sampler
 from hpo_sweeper.engines.jax_gp.config import ACQ_KIND, HEDGE_ARMS, JaxConfig, make_config
 from hpo_sweeper.engines.jax_gp.fantasies import base_samples, fantasize
@@ -170,11 +170,21 @@ def _suggest(
     static, cfg = state.static, state.static.config
     n_obs = len(X_obs)
     z = warp(y, cfg.output_warping)
-    N = bucket(n_obs + len(X_pend) + q)
-    data = pad(X_obs, z, N, lambda a: _put(static, a))
     rng = copy.deepcopy(state.rng)  # the input state is never advanced
+    # Above the cap the posterior holds a subset (subset.py), so its cost stops growing with n.
+    # Room is left for the pending points and the batch so the bucket stays the cap's.
+    m = max(cfg.max_posterior_points - len(X_pend) - q, cfg.max_posterior_points // 2)
+    local = n_obs > m
+    if local:
+        inv_ls = None if state.theta is None else np.exp(-np.clip(state.theta[: static.layout.n_features], -6, 6))
+        idx = subset.select(X_obs, z, m, inv_ls, np.random.default_rng([key[0], 7, key[1], n_obs]))
+        X_post, z_post = X_obs[idx], z[idx]
+    else:
+        X_post, z_post = X_obs, z
+    N = bucket(len(z_post) + len(X_pend) + q)
+    data = pad(X_post, z_post, N, lambda a: _put(static, a))
 
-    post, state = _fit(state, rng, data, X_obs, z, key)
+    post, state = _fit(state, rng, data, X_obs, z, key, local)
 
     # "qei": the lie only fills the slots (fantasies.py replaces the pending values); the
     # constant liars keep their lie. GP-Hedge's gains then use the observations only.
@@ -240,12 +250,16 @@ def _suggest(
 
 
 def _fit(
-    state: EngineState, rng: np.random.Generator, data: gp.Data, X_obs: np.ndarray, z: np.ndarray, key: Key
+    state: EngineState, rng: np.random.Generator, data: gp.Data, X_obs: np.ndarray, z: np.ndarray, key: Key,
+    local: bool = False,
 ) -> tuple[gp.Posterior, EngineState]:
     """MAP hyperparameters as ``schedule.fit_kind`` says, then the posterior on all of ``data``.
 
-    The fit sees at most ``max_fit_points`` observations, a seeded random subset (9 or so
-    hyperparameters are well determined by 128 points). ``rng`` is advanced (a copy).
+    The fit sees at most ``max_fit_points`` observations, a seeded random subset of all of
+    them (9 or so hyperparameters are well determined by 128 points). ``local``: ``data`` is
+    a subset of the observations (``subset.py``), chosen afresh each call, so the last
+    posterior is never extended (a short refinement runs instead) nor kept.
+    ``rng`` is advanced (a copy).
     """
     static, cfg = state.static, state.static.config
     n_obs = len(z)
@@ -253,7 +267,7 @@ def _fit(
     cfg_full = gp.make_fit_config(static.layout.n_features, static.sg, FULL_FIT_STEPS, cfg.noise_prior)
     default = gp.default_theta(cfg_full)
     kind = fit_kind(n_obs, N, state.theta is not None, state.full_fit_n, cfg.full_fit_below, cfg.refit_growth)
-    if kind == "extend":
+    if kind == "extend" and not local:
         post = _extend(state, X_obs, data.z, N)
         if post is not None:
             extended = {"theta": state.theta, "value": math.nan, "full": False, "kind": kind, "n": n_obs, "bucket": N}
@@ -267,10 +281,12 @@ def _fit(
             random = np.asarray(gp.sample_prior_theta(rng, n_random, cfg_full))
         full_fit_n = n_obs
     theta0, maxiter = fit_starts(kind, state.theta, default, random, cfg.n_restarts, cfg_full.maxiter)
-    if n_obs <= cfg.max_fit_points:
+    if kind == "extend":
+        kind = "refine"
+    if n_obs <= cfg.max_fit_points and not local:
         fit_data = data
     else:
-        pick = np.random.default_rng([key[0], 5, n_obs]).choice(n_obs, cfg.max_fit_points, replace=False)
+        pick = np.random.default_rng([key[0], 5, n_obs]).choice(n_obs, min(n_obs, cfg.max_fit_points), replace=False)
         idx = np.sort(pick)
         fit_data = pad(X_obs[idx], z[idx], bucket(len(idx)), lambda a: _put(static, a))
     post, theta, value = gp.fit(
@@ -293,10 +309,10 @@ def _fit(
         ok, theta = False, default
         post = gp.posterior(data, _put(static, theta), cfg_full)
     last: dict[str, Any] = {"theta": theta, "value": float(np.asarray(value)), "full": kind == "full", "kind": kind,
-                            "n": n_obs, "bucket": N}
+                            "n": n_obs, "bucket": N, "posterior_points": int(np.asarray(data.mask).sum())}
     return post, state._replace(
         theta=theta if ok else state.theta,
-        model=(post, X_obs.copy()) if ok else None,
+        model=(post, X_obs.copy()) if ok and not local else None,
         full_fit_n=full_fit_n,
         last_fit=last,
     )
