@@ -113,7 +113,7 @@ def run_overhead(ns: list[int], sweepers: list[str], log=print) -> dict[str, Any
                 row: dict[str, Any] = {"sweeper": name, "n": n, "load_before": _load()}
                 try:
                     row.update(timed_multirun(_overrides(name, n), wd))
-                except Exception as e:  # noqa: BLE001 - one failed sweeper must not lose the others' rows
+                except Exception as e:  # one failed sweeper must not lose the other rows
                     row["error"] = str(e)
                 row["load_after"] = _load()
                 log(f"e2e-scale: {name} N={n}: {row}")
