@@ -73,6 +73,8 @@ JAX_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "bayes-jax-px3": ("bayes, JAX engine, plateau_xi=3 (ours)", {"engine_options": {"plateau_xi": 3.0}}),
     "bayes-jax-pm03": ("bayes, JAX engine, plateau_margin=0.3 (ours)", {"engine_options": {"plateau_margin": 0.3}}),
     "bayes-jax-pm1": ("bayes, JAX engine, plateau_margin=1 (ours)", {"engine_options": {"plateau_margin": 1.0}}),
+    "bayes-jax-pow-pm03": ("bayes, JAX engine, power warping + plateau_margin=0.3 (ours)",
+                           {"engine_options": {"output_warping": "power", "plateau_margin": 0.3}}),
     "bayes-jax-pk4": ("bayes, JAX engine, plateau_kappa=4 (ours)", {"engine_options": {"plateau_kappa": 4.0}}),
     "bayes-jax-pow": ("bayes, JAX engine, output_warping=power (ours)", {"engine_options": {"output_warping": "power"}}),
 }
