@@ -69,6 +69,14 @@ EXTRA_METHOD_LABELS: dict[str, str] = {
 JAX_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "bayes-jax-pl2": ("bayes, JAX engine, plateau_explore=2 (ours)", {"engine_options": {"plateau_explore": 2}}),
     "bayes-jax-pl4": ("bayes, JAX engine, plateau_explore=4 (ours)", {"engine_options": {"plateau_explore": 4}}),
+    "bayes-jax-px1": ("bayes, JAX engine, plateau_xi=1 (ours)", {"engine_options": {"plateau_xi": 1.0}}),
+    "bayes-jax-px3": ("bayes, JAX engine, plateau_xi=3 (ours)", {"engine_options": {"plateau_xi": 3.0}}),
+    "bayes-jax-pm03": ("bayes, JAX engine, plateau_margin=0.3 (ours)", {"engine_options": {"plateau_margin": 0.3}}),
+    "bayes-jax-pm1": ("bayes, JAX engine, plateau_margin=1 (ours)", {"engine_options": {"plateau_margin": 1.0}}),
+    "bayes-jax-pow-pm03": ("bayes, JAX engine, power warping + plateau_margin=0.3 (ours)",
+                           {"engine_options": {"output_warping": "power", "plateau_margin": 0.3}}),
+    "bayes-jax-pk4": ("bayes, JAX engine, plateau_kappa=4 (ours)", {"engine_options": {"plateau_kappa": 4.0}}),
+    "bayes-jax-pow": ("bayes, JAX engine, output_warping=power (ours)", {"engine_options": {"output_warping": "power"}}),
 }
 EXTRA_METHOD_LABELS.update({k: label for k, (label, _) in JAX_VARIANTS.items()})
 ALL_METHOD_LABELS: dict[str, str] = {**METHOD_LABELS, **EXTRA_METHOD_LABELS}

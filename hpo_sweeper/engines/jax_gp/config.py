@@ -7,6 +7,7 @@ JAX; ``make_config`` does (to resolve the device).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,14 @@ class JaxConfig:
             standardised targets) or "gamma" (Gamma(1.1, 30) as Optuna). See ``gp.FitConfig``.
         plateau_explore: when the last this many observations all tie the best value, the
             next proposal is a uniformly random point (0: never; see ``plateau.py``).
+        plateau_xi: while the last ``s`` observations tie an earlier incumbent
+            (``plateau.tie_streak``), EI's and PI's margin is ``xi + plateau_xi * s`` (0: off).
+            xi is in posterior sds, so this sharpens EI towards PI (exploits) rather than explores.
+        plateau_margin: on such a streak, EI and PI ask for an improvement of
+            ``plateau_margin * s`` standardised units of y on the incumbent (0: off): a margin
+            in y units, unlike xi, favours points where the model is unsure.
+        plateau_kappa: while the last observation ties an earlier incumbent, the proposal is
+            an LCB with this kappa instead of ``acq_func`` (0: off; not with gp_hedge).
 
     ``acq_func="gp_hedge"``: GP-Hedge (Hoffman et al. 2011), a softmax portfolio over
     log-EI, log-PI and LCB; each arm nominates a point, one is picked with probabilities
@@ -87,6 +96,9 @@ class JaxConfig:
     output_warping: str = "half_rank"
     noise_prior: str = "lognormal"
     plateau_explore: int = 0
+    plateau_xi: float = 0.0
+    plateau_margin: float = 0.0
+    plateau_kappa: float = 0.0
 
     @property
     def x64(self) -> bool:
@@ -114,6 +126,9 @@ def make_config(
     output_warping: str = "half_rank",
     noise_prior: str = "lognormal",
     plateau_explore: int = 0,
+    plateau_xi: float = 0.0,
+    plateau_margin: float = 0.0,
+    plateau_kappa: float = 0.0,
 ) -> JaxConfig:
     """A checked ``JaxConfig``; an unknown option is a ``TypeError`` (the front names it)."""
     err = OptimizerError
@@ -132,6 +147,10 @@ def make_config(
         ("max_posterior_points", max_posterior_points, 2),
     ):
         check_int(f"engine option {name}", value, low=low, error=err)
+    for name, number in (("plateau_xi", plateau_xi), ("plateau_margin", plateau_margin),
+                         ("plateau_kappa", plateau_kappa)):
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0.0 <= number < math.inf:
+            raise OptimizerError(f"engine option {name} must be a finite number >= 0, got {number!r}")
     check_choice("engine option output_warping", output_warping, WARPINGS, error=err)
     check_choice("engine option noise_prior", noise_prior, NOISE_PRIORS, error=err)
     check_int("engine option blas_threads", blas_threads, low=1, allow_none=True, error=err)
@@ -172,4 +191,7 @@ def make_config(
         output_warping=output_warping,
         noise_prior=noise_prior,
         plateau_explore=plateau_explore,
+        plateau_xi=float(plateau_xi),
+        plateau_margin=float(plateau_margin),
+        plateau_kappa=float(plateau_kappa),
     )

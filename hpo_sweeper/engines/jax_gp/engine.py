@@ -43,7 +43,7 @@ from hpo_sweeper.engines.jax_gp.config import ACQ_KIND, HEDGE_ARMS, JaxConfig, m
 from hpo_sweeper.engines.jax_gp.fantasies import base_samples, fantasize
 from hpo_sweeper.engines.jax_gp.numerics import Safeguards, safeguards_for
 from hpo_sweeper.engines.jax_gp.padding import bucket, pad
-from hpo_sweeper.engines.jax_gp.plateau import on_plateau
+from hpo_sweeper.engines.jax_gp.plateau import on_plateau, tie_streak
 from hpo_sweeper.engines.jax_gp.schedule import fit_kind, fit_starts, n_random_starts
 from hpo_sweeper.engines.jax_gp.state import EngineState, Statics
 from hpo_sweeper.engines.jax_gp.warping import warp
@@ -202,12 +202,19 @@ def _suggest(
     order = np.argsort(z, kind="stable")[:N_TOP]
     top = X_obs[np.resize(order, N_TOP)]
     M0, n_local, _, _ = _acq_budget(cfg, N)
+    # On a plateau (the last observations tie an earlier incumbent) back off from it: a larger
+    # EI margin, or an LCB with a larger kappa (plateau.py). All traced inputs: no recompile.
+    streak = tie_streak(y) if max(cfg.plateau_xi, cfg.plateau_margin, cfg.plateau_kappa) > 0 else 0
+    kind = ACQ_KIND.get(cfg.acq_func, "ei")
+    kappa = cfg.kappa
+    if streak and cfg.plateau_kappa > 0 and cfg.acq_func != "gp_hedge":
+        kind, kappa = "lcb", cfg.plateau_kappa
     inp = acq.AcqInputs(
         levels=static.levels,
         n_levels=static.n_levels,
-        best=_put(static, np.asarray(np.min(z))),
-        xi=_put(static, np.asarray(cfg.xi)),
-        kappa=_put(static, np.asarray(cfg.kappa)),
+        best=_put(static, np.asarray(np.min(z) - cfg.plateau_margin * streak)),
+        xi=_put(static, np.asarray(cfg.xi + cfg.plateau_xi * streak)),
+        kappa=_put(static, np.asarray(kappa)),
     )
     if not (use_fantasies and hedge):
         gains = _hedge_gains(state, post) if hedge else state.hedge_gains
@@ -234,7 +241,7 @@ def _suggest(
             p = np.exp(gains - np.max(gains))
             x = xs[int(rng.choice(len(xs), p=p / p.sum()))]
         else:
-            x = np.asarray(acq.propose(post, Xc, inp, _acq_config(static, ACQ_KIND[cfg.acq_func], N))[0])
+            x = np.asarray(acq.propose(post, Xc, inp, _acq_config(static, kind, N))[0])
         x = np.where(np.isfinite(x), x, 0.5)  # belt and braces: decoding must never see NaN
         out[j] = static.layout.snap(x[None, :])[0]
         if j < q - 1:  # the next member of the batch spreads away from this one

@@ -13,13 +13,19 @@ tolerance, since a mean over folds may differ in its last bits). The engine then
 next proposal a uniformly random point: the model has shown it cannot tell the plateau's
 points apart, and a random point costs one trial. On a smooth objective values never tie,
 so the rule never fires there.
+
+``tie_streak(y)``: how many of the last observations tie an incumbent found before them.
+The gentler rules key on it: instead of a random point, the next proposal's EI asks for a
+larger margin (``plateau_xi``: xi grows with the streak) or becomes an LCB with a larger
+kappa (``plateau_kappa``), both of which favour points where the model is unsure over the
+plateau it has already mapped, while still using the model.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TIE_RTOL", "on_plateau"]
+__all__ = ["TIE_RTOL", "on_plateau", "tie_streak"]
 
 #: two values tie when they differ by at most this fraction of the observed range (or of |best|)
 TIE_RTOL = 1e-9
@@ -33,3 +39,24 @@ def on_plateau(y: np.ndarray, k: int) -> bool:
     best = float(np.min(y))
     scale = max(float(np.max(y)) - best, abs(best), 1e-300)
     return bool(np.all(np.abs(y[-k:] - best) <= TIE_RTOL * scale))
+
+
+def _ties(y: np.ndarray) -> np.ndarray:
+    """(n,) bool: ``y[i]`` ties ``min(y)`` (the tolerance of ``on_plateau``)."""
+    best = float(np.min(y))
+    scale = max(float(np.max(y)) - best, abs(best), 1e-300)
+    return np.abs(y - best) <= TIE_RTOL * scale
+
+
+def tie_streak(y: np.ndarray) -> int:
+    """How many trailing values of ``y: (n,)`` tie ``min(y)``, not counting the first to reach it.
+
+    ``[0.9, 0.5, 0.5, 0.5] -> 2``; ``[0.9, 0.5] -> 0`` (a new best is not a tie); ``[0.5, 0.7] -> 0``.
+    """
+    y = np.asarray(y, dtype=float)
+    if len(y) < 2:
+        return 0
+    tie = _ties(y)
+    trailing = len(y) if tie.all() else int(np.argmin(tie[::-1]))
+    first = int(np.argmax(tie))
+    return trailing - 1 if first >= len(y) - trailing else trailing

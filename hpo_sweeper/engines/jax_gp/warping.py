@@ -16,6 +16,11 @@ difference to ~0. What matters to a minimiser is the lower (good) half, so
 
 The map is monotone, so the incumbent is unchanged. Pure numpy: n is small and this
 runs once per ``suggest``.
+
+``kind="power"`` (HEBO's, Cowen-Rivers et al. 2022): a Box-Cox transform when every value
+is positive, else Yeo-Johnson, its lambda fitted by maximum likelihood (scipy), then
+standardised; both are monotone increasing for every lambda. If the fit fails or is not
+finite, plain standardisation.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from scipy.stats import rankdata
 
 __all__ = ["WARPINGS", "warp"]
 
-WARPINGS = ("half_rank", "standardize")
+WARPINGS = ("half_rank", "standardize", "power")
 
 #: good-half deviations beyond this many median absolute deviations are compressed logarithmically
 _GOOD_TAIL = 8.0
@@ -43,6 +48,8 @@ def warp(y: np.ndarray, kind: str = "half_rank") -> np.ndarray:
         return y.copy()
     if kind == "standardize":
         return _standardize(y)
+    if kind == "power":
+        return _power(y)
     med = float(np.median(y))
     dev = med - y  # >= 0 on the good half
     good = dev >= 0
@@ -69,6 +76,22 @@ def warp(y: np.ndarray, kind: str = "half_rank") -> np.ndarray:
         # is its sigma, so the bad half continues the good half's spread.
         w[bad] = med + good_scale * np.maximum(ndtri(q[bad]), 0.0)
     return _standardize(w)
+
+
+def _power(y: np.ndarray) -> np.ndarray:
+    from scipy import stats
+
+    sd = float(np.std(y))
+    if len(y) < 3 or not np.isfinite(sd) or sd <= 0:
+        return _standardize(y)
+    u = y / sd  # as HEBO: the transforms' lambda search is better conditioned at unit scale
+    try:
+        with np.errstate(all="ignore"):
+            t = stats.boxcox(u)[0] if np.min(u) > 0 else stats.yeojohnson(u)[0]
+    except (ValueError, FloatingPointError):
+        return _standardize(y)
+    t = np.asarray(t, dtype=float)
+    return _standardize(t) if np.all(np.isfinite(t)) else _standardize(y)
 
 
 def _standardize(w: np.ndarray) -> np.ndarray:
