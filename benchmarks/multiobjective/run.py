@@ -15,6 +15,15 @@ jax-logehvi-ref the same, told the problem's reference point (as BoTorch's bench
                 tutorials do; Optuna's samplers have no such setting)
 jax-logehvi-warp the same with each objective half-rank warped (``MOConfig.objective_warping``;
                 measured 2026-12-04, rejected: see the notes)
+jax-logehvi-int the same, its acquisition scored at snapped points (``snap=``: the app's
+                integer width and depth; the candidates snapped before scoring, a proposal
+                that snaps onto a known point passed over); no integer elsewhere, so the same
+                as jax-logehvi on the standard problems
+jax-logehvi-parego  the same with ParEGO scalarisation for 3+ objectives
+                (``MOConfig.scalarization="parego"``: a random Chebyshev weight per point,
+                one GP, LogEI); 2 objectives unchanged
+jax-logehvi-int-rK  jax-logehvi-int with every K-th proposal (after the design) uniform
+                random, as the sweeper's ``random_fraction = 1/K`` interleaves
 jax-logehvi-R   the same with the default reference point by rule R of
                 ``pareto.reference_point`` (front, all, mixed): the rules' comparison
 random          i.i.d. uniform points
@@ -53,7 +62,9 @@ from benchmarks.multiobjective.problems import PROBLEMS, MOProblem  # noqa: E402
 RULE_METHODS = ("jax-logehvi-front", "jax-logehvi-all", "jax-logehvi-mixed")
 #: ours with the objectives warped (MOConfig.objective_warping="half_rank")
 WARP_METHODS = ("jax-logehvi-warp",)
-METHODS = ("jax-logehvi", "jax-logehvi-ref", *RULE_METHODS, *WARP_METHODS, "random", "optuna-gp", "optuna-tpe", "optuna-nsga2")
+#: issue 16's 2026-12-04 candidates: integer-aware acquisition, ParEGO for 3+ objectives, interleaving
+NEW_METHODS = ("jax-logehvi-int", "jax-logehvi-parego", "jax-logehvi-int-parego", "jax-logehvi-int-r5")
+METHODS = ("jax-logehvi", "jax-logehvi-ref", *RULE_METHODS, *WARP_METHODS, *NEW_METHODS, "random", "optuna-gp", "optuna-tpe", "optuna-nsga2")
 LABELS = {
     "jax-logehvi": "JAX LogEHVI (ours)",
     "jax-logehvi-ref": "JAX LogEHVI, given ref (ours)",
@@ -61,6 +72,10 @@ LABELS = {
     "jax-logehvi-all": "ours, ref rule all",
     "jax-logehvi-mixed": "ours, ref rule mixed",
     "jax-logehvi-warp": "ours, half-rank warped objectives",
+    "jax-logehvi-int": "ours, integer-aware",
+    "jax-logehvi-parego": "ours, ParEGO (3+ obj.)",
+    "jax-logehvi-int-parego": "ours, integer-aware + ParEGO (3+ obj.)",
+    "jax-logehvi-int-r5": "ours, integer-aware, 1 in 5 random",
     "random": "random",
     "optuna-gp": "Optuna GPSampler",
     "optuna-tpe": "Optuna TPESampler",
@@ -94,7 +109,8 @@ def _hv_curve(Y: np.ndarray, pb: MOProblem) -> list[float]:
 
 
 def _run_ours(pb: MOProblem, seed: int, n_trials: int, q: int, n_init: int, given_ref: bool,
-              rule: str | None = None, warping: str = "standardize") -> tuple[np.ndarray, float]:
+              rule: str | None = None, warping: str = "standardize", *, int_aware: bool = False,
+              scalarization: str = "none", random_every: int = 0) -> tuple[np.ndarray, float]:
     import jax
     from scipy.stats import qmc
 
@@ -106,14 +122,24 @@ def _run_ours(pb: MOProblem, seed: int, n_trials: int, q: int, n_init: int, give
     state = mo.init_state()
     key = jax.random.key(seed)
     ref = np.array(pb.ref) if given_ref else None
-    config = mo.MOConfig(objective_warping=warping) if rule is None else mo.MOConfig(ref_rule=rule)
+    config = mo.MOConfig(objective_warping=warping, scalarization=scalarization)
+    if rule is not None:
+        config = config._replace(ref_rule=rule)
+    rng = np.random.default_rng([seed, 11])
+    n_model = 0  # proposals after the design, counted for the interleaving
     t_model = 0.0
     while len(X) < n_trials:
         k = min(q, n_trials - len(X))
+        slots = range(n_model, n_model + k)
+        n_model += k
+        n_rand = sum((i + 1) % random_every == 0 for i in slots) if random_every else 0
         t0 = time.perf_counter()
-        Xn, state = mo.suggest_multiobjective(X, Y, key, q=k, state=state, ref_point=ref, config=config)
+        Xn = np.zeros((0, pb.dim))
+        if k - n_rand:
+            Xn, state = mo.suggest_multiobjective(X, Y, key, q=k - n_rand, state=state, ref_point=ref, config=config,
+                                                  snap=pb.snap if int_aware else None)
         t_model += time.perf_counter() - t0
-        Xn = snap(Xn)
+        Xn = snap(np.vstack([Xn, rng.random((n_rand, pb.dim))]))
         X, Y = np.vstack([X, Xn]), np.vstack([Y, pb.f(Xn)])
     return Y, t_model
 
@@ -169,6 +195,10 @@ def run_one(problem: str, method: str, seed: int, n_trials: int, q: int, n_init:
         Y, t_model = _run_ours(pb, seed, n_trials, q, n_init, given_ref=False, rule=method.rsplit("-", 1)[1])
     elif method in WARP_METHODS:
         Y, t_model = _run_ours(pb, seed, n_trials, q, n_init, given_ref=False, warping="half_rank")
+    elif method in NEW_METHODS:
+        Y, t_model = _run_ours(pb, seed, n_trials, q, n_init, given_ref=False, int_aware="-int" in method,
+                               scalarization="parego" if "parego" in method else "none",
+                               random_every=int(method.rsplit("-r", 1)[1]) if "-int-r" in method else 0)
     elif method == "random":
         X = np.random.default_rng([seed, 7]).random((n_trials, pb.dim))
         Y, t_model = pb.f(X), 0.0
@@ -206,7 +236,7 @@ def _cell(gaps: np.ndarray) -> tuple[str, float]:
 
 
 #: the methods of the main tables (the rules have a table of their own)
-TABLE_METHODS = tuple(m for m in METHODS if m not in (*RULE_METHODS, *WARP_METHODS))
+TABLE_METHODS = tuple(m for m in METHODS if m not in (*RULE_METHODS, *WARP_METHODS, *NEW_METHODS))
 
 
 def report(rows: list[dict[str, Any]], checkpoints: tuple[int, ...] = (20,),

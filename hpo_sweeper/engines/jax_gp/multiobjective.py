@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -56,7 +57,7 @@ from hpo_sweeper.engines.jax_gp.numerics import Safeguards, log_h, safeguards_fo
 from hpo_sweeper.engines.jax_gp.optim import lbfgs
 from hpo_sweeper.validation import check_int
 
-__all__ = ["MOConfig", "MOState", "init_state", "log_acquisition", "suggest_multiobjective"]
+__all__ = ["MOConfig", "MOState", "init_state", "log_acquisition", "parego_scalarize", "suggest_multiobjective"]
 
 #: smallest row bucket (as the single-objective engine: one program serves sweeps up to ~60 trials)
 MIN_BUCKET = 64
@@ -69,6 +70,11 @@ _LOWER_MARGIN = 100.0
 _OBJECTIVE_WARPINGS = ("standardize", "half_rank")
 #: standardised constraint bounds are clamped here, so that +-inf never enters the program
 _BOUND_CLAMP = 1e6
+#: MOConfig.scalarization's choices
+_SCALARIZATIONS = ("none", "parego")
+#: ParEGO's augmentation weight rho (Knowles 2006): max_j w_j f_j + rho sum_j w_j f_j, so a point
+#: that ties on the max but is worse elsewhere scores worse (weakly dominated points lose)
+_PAREGO_RHO = 0.05
 
 
 class MOConfig(NamedTuple):
@@ -92,6 +98,15 @@ class MOConfig(NamedTuple):
     #: and stops pushing the default reference point out). Applied only without a given
     #: ref_point (a given reference is in the user's units, so those stay affine)
     objective_warping: str = "standardize"
+    #: "none": LogEHVI over all objectives; "parego": with ``scalarization_min_objectives`` or more
+    #: objectives, each proposed point gets its own random Chebyshev scalarisation of the
+    #: objectives normalised to the observed [best, worst] (weights uniform on the simplex, as
+    #: qParEGO's), modelled by one GP and proposed by LogEI (the 1-objective LogEHVI). Aim: with
+    #: 3+ objectives the reference point of the EHVI (10 % beyond the worst point seen) lies far
+    #: beyond the front and the EHVI chases degenerate corners; a scalarisation has no reference
+    #: point. Fewer objectives keep LogEHVI (measured: benchmarks/notes/issue16_*.md)
+    scalarization: str = "none"
+    scalarization_min_objectives: int = 3
     dtype: str = "float64"
 
 
@@ -206,6 +221,40 @@ def _propose(posts: gp.Posterior, Xc: jax.Array, a: _AcqData, cfg: _Static) -> t
     return Xf[i], af[i]
 
 
+@partial(jax.jit, static_argnames=("cfg",))
+def _finalists(posts: gp.Posterior, Xc: jax.Array, a: _AcqData, cfg: _Static) -> jax.Array:
+    """The ``n_starts`` best candidates' L-BFGS ascents (unsnapped): ``(S, d)``."""
+    first = jax.tree.map(lambda t: t[0], posts)
+    ac = log_acquisition(posts, Xc, a, cfg)
+    ac = jnp.where(jnp.isfinite(ac) & ~_is_known(Xc, first), ac, -jnp.inf)
+    _, top = jax.lax.top_k(ac, cfg.n_starts)
+    return _ascend(posts, Xc[top], a, cfg)[0] if cfg.n_steps > 0 else Xc[top]
+
+
+@partial(jax.jit, static_argnames=("cfg",))
+def _score(posts: gp.Posterior, Xs: jax.Array, a: _AcqData, cfg: _Static) -> jax.Array:
+    """(M, d) -> (M,): the acquisition, -inf at observed or pending points and where not finite."""
+    first = jax.tree.map(lambda t: t[0], posts)
+    ac = log_acquisition(posts, Xs, a, cfg)
+    return jnp.where(jnp.isfinite(ac) & ~_is_known(Xs, first), ac, -jnp.inf)
+
+
+def _propose_snapped(
+    posts: gp.Posterior, Xc: np.ndarray, a: _AcqData, cfg: _Static, snap: Callable[[np.ndarray], np.ndarray], put: Any
+) -> np.ndarray:
+    """``_propose`` on the grid: candidates snapped before scoring, the ascents (over the relaxed
+    cube) snapped after; the best snapped point that is neither observed nor pending wins, so a
+    proposal never rounds onto a configuration that already ran (all known: the best anyway)."""
+    Xs = np.clip(snap(np.clip(Xc, 0.0, 1.0)), 0.0, 1.0)
+    Xo = np.asarray(_finalists(posts, put(Xs), a, cfg), dtype=float)
+    Xo = np.clip(snap(np.clip(np.where(np.isfinite(Xo), Xo, 0.5), 0.0, 1.0)), 0.0, 1.0)
+    X_all = np.concatenate([Xs, Xo])
+    sc = np.asarray(_score(posts, put(X_all), a, cfg), dtype=float)
+    if not np.any(np.isfinite(sc)):  # every candidate known (a tiny grid): the model's best guess
+        return X_all[len(Xs)]
+    return X_all[int(np.argmax(sc))]
+
+
 @partial(jax.jit, static_argnames=("sg",))
 def _believe(posts: gp.Posterior, x: jax.Array, sg: Safeguards) -> tuple[gp.Posterior, jax.Array]:
     """Kriging believer: condition every output on its own posterior mean at ``x: (d,)``."""
@@ -276,6 +325,7 @@ def suggest_multiobjective(
     ref_point: np.ndarray | None = None,
     state: MOState | None = None,
     config: MOConfig = MOConfig(),  # noqa: B008 (immutable NamedTuple)
+    snap: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, MOState]:
     """``q`` new points in the unit cube that maximise LogEHVI x P(feasible).
 
@@ -288,12 +338,20 @@ def suggest_multiobjective(
         C: (n, k) constraint values, with ``constraint_bounds`` (k, 2) ``[lower, upper]``.
         ref_point: (m,) in Y's units; default ``pareto.reference_point`` of the feasible values.
         state: from the previous call (warm starts); ``init_state()`` or None at first.
+        snap: (M, d) -> (M, d), the points the rows decode to (integers, levels, one-hot
+            groups: the sweeper's ``FeatureLayout.snap``). Given, the acquisition is scored
+            at snapped points only (candidates before scoring, ascents after), and a point
+            that snaps onto an observed or pending one is passed over for the best new one;
+            the proposals are returned snapped.
 
     Returns ``(X_new: (q, d), state)``. With no observation, a scrambled Sobol sample.
     """
     check_int("q", q, low=0)
     if config.objective_warping not in _OBJECTIVE_WARPINGS:
         raise ValueError(f"objective_warping must be one of {_OBJECTIVE_WARPINGS}, got {config.objective_warping!r}")
+    if config.scalarization not in _SCALARIZATIONS:
+        raise ValueError(f"scalarization must be one of {_SCALARIZATIONS}, got {config.scalarization!r}")
+    check_int("scalarization_min_objectives", config.scalarization_min_objectives, low=1)
     X, Y, C, bounds, P = _check_inputs(X, Y, C, constraint_bounds, X_pending)
     state = state or init_state()
     rng = _host_rng(key, state.calls)
@@ -303,10 +361,54 @@ def suggest_multiobjective(
     if len(X) == 0:
         from scipy.stats import qmc
 
-        return qmc.Sobol(d, scramble=True, seed=rng).random(q), state._replace(calls=state.calls + 1)
+        U = qmc.Sobol(d, scramble=True, seed=rng).random(q)
+        return (U if snap is None else snap(U)), state._replace(calls=state.calls + 1)
     dtype = np.dtype(config.dtype)
     with jax.enable_x64(dtype == np.float64):
-        return _suggest(X, Y, C, bounds, P, q, rng, ref_point, state, config, dtype)
+        if config.scalarization == "parego" and Y.shape[1] >= config.scalarization_min_objectives:
+            return _suggest_parego(X, Y, C, bounds, P, q, rng, state, config, dtype, snap)
+        return _suggest(X, Y, C, bounds, P, q, rng, ref_point, state, config, dtype, snap)
+
+
+def parego_scalarize(Y: np.ndarray, weights: np.ndarray, feasible: np.ndarray | None = None) -> np.ndarray:
+    """(n, m), (m,) -> (n,): the augmented Chebyshev scalarisation of Y normalised to the feasible
+    rows' [min, max] per objective (all rows' when none is feasible); a constant column is 0."""
+    Y = np.asarray(Y, dtype=float)
+    ref_rows = Y if feasible is None or not np.any(feasible) else Y[np.asarray(feasible, dtype=bool)]
+    lo, hi = ref_rows.min(axis=0), ref_rows.max(axis=0)
+    span = np.where(hi - lo > 0, hi - lo, 1.0)
+    W = np.asarray(weights, dtype=float) * ((Y - lo) / span)
+    return np.max(W, axis=1) + _PAREGO_RHO * np.sum(W, axis=1)
+
+
+def _suggest_parego(
+    X: np.ndarray,
+    Y: np.ndarray,
+    C: np.ndarray,
+    bounds: np.ndarray,
+    P: np.ndarray,
+    q: int,
+    rng: np.random.Generator,
+    state: MOState,
+    config: MOConfig,
+    dtype: np.dtype,
+    snap: Callable[[np.ndarray], np.ndarray] | None,
+) -> tuple[np.ndarray, MOState]:
+    """One random scalarisation per point (qParEGO): the batch's later points see the earlier
+    ones as pending (Kriging believer on their own scalarisation), so a batch spreads over
+    several trade-offs instead of one."""
+    k = C.shape[1]
+    feasible = np.all((C >= bounds[:, 0]) & (C <= bounds[:, 1]), axis=1) if k else np.ones(len(X), dtype=bool)
+    out: list[np.ndarray] = []
+    thetas = state.thetas if state.thetas is not None and len(state.thetas) == 1 + k else None
+    for _ in range(q):
+        w = rng.dirichlet(np.ones(Y.shape[1]))
+        s = parego_scalarize(Y, w, feasible)[:, None]
+        pend = np.concatenate([P, np.asarray(out).reshape(-1, X.shape[1])])
+        x, st = _suggest(X, s, C, bounds, pend, 1, rng, None, MOState(thetas, state.calls), config, dtype, snap)
+        thetas = st.thetas
+        out.append(x[0])
+    return np.stack(out), MOState(thetas=thetas, calls=state.calls + 1)
 
 
 def _suggest(
@@ -321,6 +423,7 @@ def _suggest(
     state: MOState,
     config: MOConfig,
     dtype: np.dtype,
+    snap: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, MOState]:
     n, d = X.shape
     m, k = Y.shape[1], C.shape[1]
@@ -391,8 +494,12 @@ def _suggest(
         Xl = seeds[rng.integers(0, len(seeds), config.n_local)]
         scale = np.exp(rng.uniform(np.log(1e-3), np.log(0.2), (config.n_local, 1)))
         Xl = np.clip(Xl + scale * rng.standard_normal(Xl.shape), 0.0, 1.0)
-        x, _ = _propose(posts, put(np.concatenate([Ug, Xl])), a, cfg)
-        x = np.clip(np.where(np.isfinite(np.asarray(x)), np.asarray(x, dtype=float), 0.5), 0.0, 1.0)
+        Xc = np.concatenate([Ug, Xl])
+        if snap is None:
+            x, _ = _propose(posts, put(Xc), a, cfg)
+            x = np.clip(np.where(np.isfinite(np.asarray(x)), np.asarray(x, dtype=float), 0.5), 0.0, 1.0)
+        else:
+            x = _propose_snapped(posts, Xc, a, cfg, snap, put)
         out.append(x)
         if j < q - 1:
             posts = believe(posts, x)
